@@ -1,0 +1,43 @@
+import { Hono } from "hono";
+import { adminAuth, keyAuth } from "./http/auth";
+import type { AppEnv } from "./http/context";
+import { errorResponse, GatewayError } from "./http/errors";
+import { init, limitBody, requestId } from "./http/middleware";
+import { adminKeys } from "./routes/admin-keys";
+import { chat } from "./routes/chat";
+import { embeddings } from "./routes/embeddings";
+import { health } from "./routes/health";
+import { models } from "./routes/models";
+
+const POST_ONLY = ["/v1/chat/completions", "/v1/embeddings"];
+
+/** Builds the app: middleware order and route registration, nothing else. */
+export function createApp() {
+  const app = new Hono<AppEnv>();
+  app.use(requestId, init, limitBody);
+  app.use("/v1/*", keyAuth);
+  app.use("/admin/*", adminAuth);
+
+  app.route("/", health);
+  app.route("/", chat);
+  app.route("/", embeddings);
+  app.route("/", models);
+  app.route("/", adminKeys);
+  app.on(["GET", "PUT", "PATCH", "DELETE"], POST_ONLY, (c) => {
+    throw new GatewayError("method_not_allowed", `${c.req.method} is not allowed here; use POST.`);
+  });
+
+  app.notFound((c) =>
+    errorResponse(new GatewayError("not_found", `No route for ${c.req.method} ${c.req.path}.`), {
+      "x-request-id": c.var.requestId,
+    }),
+  );
+  app.onError((err, c) => {
+    if (!(err instanceof GatewayError))
+      console.error(
+        JSON.stringify({ event: "sluice.error", requestId: c.var.requestId, error: String(err) }),
+      );
+    return errorResponse(err, c.var.requestId ? { "x-request-id": c.var.requestId } : {});
+  });
+  return app;
+}

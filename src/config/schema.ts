@@ -1,0 +1,114 @@
+import { z } from "zod";
+import { PRESET_NAMES } from "../providers/presets";
+
+/** A literal value, or `env:NAME` to read a Worker secret/var at request time. */
+const secretRef = z.string().min(1);
+const url = z.url({ protocol: /^https?$/ });
+
+const common = {
+  apiKey: secretRef.optional(),
+  baseUrl: url.optional(),
+  /** Extra headers sent upstream (e.g. OpenRouter's `HTTP-Referer`); values may be `env:NAME`. */
+  headers: z.record(z.string(), secretRef).optional(),
+  /** Models this provider serves under their own names: listed by /v1/models, addressable without a prefix. */
+  models: z.array(z.string().min(1)).optional(),
+};
+
+const openaiProvider = z.strictObject({
+  type: z.literal("openai"),
+  ...common,
+  organization: z.string().optional(),
+});
+
+const azureProvider = z.strictObject({
+  type: z.literal("azure-openai"),
+  ...common,
+  baseUrl: url,
+  apiVersion: z.string().min(1).default("2024-10-21"),
+  /** Model name → deployment name; a model without an entry is used as the deployment name. */
+  deployments: z.record(z.string(), z.string().min(1)).optional(),
+});
+
+const compatibleProvider = z
+  .strictObject({ type: z.literal("openai-compatible"), ...common, preset: z.enum(PRESET_NAMES).optional() })
+  .refine((p) => p.preset !== undefined || p.baseUrl !== undefined, {
+    message: "openai-compatible needs a baseUrl or a preset",
+    path: ["baseUrl"],
+  });
+
+const mockProvider = z.strictObject({
+  type: z.literal("mock"),
+  ...common,
+  /** Delay before the response headers, in ms. */
+  latencyMs: z.number().int().min(0).max(60_000).default(0),
+  /** Delay between stream chunks, in ms. */
+  chunkDelayMs: z.number().int().min(0).max(10_000).default(0),
+  /** Share of requests (0–1) answered with a 503, for fallback demos. Model `fail-<status>` always fails. */
+  failRate: z.number().min(0).max(1).default(0),
+});
+
+export const providerSchema = z.discriminatedUnion("type", [
+  openaiProvider,
+  azureProvider,
+  compatibleProvider,
+  mockProvider,
+]);
+
+const targetSchema = z.strictObject({
+  provider: z.string().min(1),
+  model: z.string().min(1),
+  weight: z.number().int().min(1).max(1000).default(1),
+});
+
+const modelSchema = z.strictObject({
+  strategy: z.enum(["fallback", "loadbalance"]).default("fallback"),
+  targets: z.array(targetSchema).min(1),
+  retry: z
+    .strictObject({
+      /** Tries per target, the first included. */
+      attempts: z.number().int().min(1).max(10).default(1),
+      /** Base delay before a retry, doubled each time (an upstream Retry-After wins, up to 10 s). */
+      backoffMs: z.number().int().min(0).max(10_000).default(250),
+    })
+    .default({ attempts: 1, backoffMs: 250 }),
+  /** Time allowed for each upstream attempt to answer with headers. */
+  timeoutMs: z.number().int().min(1).max(600_000).default(60_000),
+});
+
+export const configSchema = z
+  .strictObject({
+    providers: z.record(z.string().regex(/^[a-zA-Z0-9_-]+$/), providerSchema),
+    models: z.record(z.string().min(1), modelSchema).default({}),
+    keys: z
+      .strictObject({
+        /** How long a key lookup is cached per isolate; the bound on how late a revocation takes effect. */
+        cacheTtlSeconds: z.number().int().min(0).max(300).default(30),
+      })
+      .default({ cacheTtlSeconds: 30 }),
+    limits: z
+      .strictObject({
+        maxBodyBytes: z
+          .number()
+          .int()
+          .min(1024)
+          .default(25 * 1024 * 1024),
+      })
+      .default({ maxBodyBytes: 25 * 1024 * 1024 }),
+  })
+  .superRefine((cfg, ctx) => {
+    for (const [alias, m] of Object.entries(cfg.models)) {
+      m.targets.forEach((t, i) => {
+        if (!(t.provider in cfg.providers)) {
+          ctx.addIssue({
+            code: "custom",
+            message: `unknown provider '${t.provider}'`,
+            path: ["models", alias, "targets", i, "provider"],
+          });
+        }
+      });
+    }
+  });
+
+export type GatewayConfig = z.infer<typeof configSchema>;
+export type ProviderConfig = z.infer<typeof providerSchema>;
+export type ModelConfig = GatewayConfig["models"][string];

@@ -1,0 +1,29 @@
+import { z } from "zod";
+import { GatewayError } from "./http/errors";
+import { describeIssues } from "./http/validate";
+
+/** Bindings and variables Sluice reads. Other variables stay available to `env:NAME` config references. */
+const envSchema = z.looseObject({
+  DB: z.custom<D1Database>((v) => typeof (v as D1Database | undefined)?.prepare === "function", {
+    message: "D1 binding DB is missing (see wrangler.toml)",
+  }),
+  ADMIN_TOKEN: z
+    .string({
+      message: "secret ADMIN_TOKEN is not set (wrangler secret put ADMIN_TOKEN, or .dev.vars locally)",
+    })
+    .min(16, "ADMIN_TOKEN must be at least 16 characters"),
+  GATEWAY_CONFIG: z.string().optional(),
+});
+
+export type Env = z.infer<typeof envSchema>;
+
+const checked = new WeakSet<object>();
+
+/** Validates the bindings once per env object; a missing binding is a `config_invalid` error naming it. */
+export function checkEnv(env: unknown): Env {
+  if (typeof env === "object" && env !== null && checked.has(env)) return env as Env;
+  const r = envSchema.safeParse(env);
+  if (!r.success) throw new GatewayError("config_invalid", `Invalid environment: ${describeIssues(r.error)}`);
+  checked.add(env as object);
+  return env as Env;
+}

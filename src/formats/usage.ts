@@ -1,0 +1,39 @@
+/** Token counts of one call, in the gateway's own terms (every provider's usage is mapped to this). */
+export interface Usage {
+  inputTokens: number;
+  outputTokens: number;
+  /** Input tokens served from the provider's prompt cache (part of inputTokens). */
+  cachedInputTokens: number;
+  /** Reasoning tokens (part of outputTokens). */
+  reasoningTokens: number;
+}
+
+interface OpenAIUsage {
+  prompt_tokens?: number;
+  completion_tokens?: number;
+  prompt_tokens_details?: { cached_tokens?: number } | null;
+  completion_tokens_details?: { reasoning_tokens?: number } | null;
+}
+
+const n = (v: unknown): number => (typeof v === "number" && Number.isFinite(v) ? v : 0);
+
+/** Maps an OpenAI `usage` object (chat or embeddings); null when there is none. */
+export function fromOpenAIUsage(u: unknown): Usage | null {
+  if (typeof u !== "object" || u === null) return null;
+  const o = u as OpenAIUsage;
+  return {
+    inputTokens: n(o.prompt_tokens),
+    outputTokens: n(o.completion_tokens),
+    cachedInputTokens: n(o.prompt_tokens_details?.cached_tokens),
+    reasoningTokens: n(o.completion_tokens_details?.reasoning_tokens),
+  };
+}
+
+/** The usage of an OpenAI JSON answer (chat or embeddings); null when it is not JSON or has none. */
+export function usageOfJson(text: string): Usage | null {
+  try {
+    return fromOpenAIUsage((JSON.parse(text) as { usage?: unknown }).usage);
+  } catch {
+    return null;
+  }
+}

@@ -1,0 +1,82 @@
+import type { ContentfulStatusCode } from "hono/utils/http-status";
+
+/**
+ * Every error Sluice can answer with, its HTTP status and its OpenAI error `type`.
+ * One list: a new failure kind is added here and nowhere else.
+ */
+export const ERRORS = {
+  invalid_json: { status: 400, type: "invalid_request_error" },
+  invalid_request: { status: 400, type: "invalid_request_error" },
+  missing_api_key: { status: 401, type: "authentication_error" },
+  invalid_api_key: { status: 401, type: "authentication_error" },
+  key_expired: { status: 401, type: "authentication_error" },
+  invalid_admin_token: { status: 401, type: "authentication_error" },
+  model_not_allowed: { status: 403, type: "permission_error" },
+  model_not_found: { status: 404, type: "not_found_error" },
+  not_found: { status: 404, type: "not_found_error" },
+  method_not_allowed: { status: 405, type: "invalid_request_error" },
+  request_too_large: { status: 413, type: "invalid_request_error" },
+  unsupported_media_type: { status: 415, type: "invalid_request_error" },
+  unsupported_operation: { status: 400, type: "invalid_request_error" },
+  upstream_error: { status: 502, type: "upstream_error" },
+  upstream_unreachable: { status: 502, type: "upstream_error" },
+  upstream_timeout: { status: 504, type: "upstream_error" },
+  config_invalid: { status: 500, type: "server_error" },
+  internal_error: { status: 500, type: "server_error" },
+} as const satisfies Record<string, { status: ContentfulStatusCode; type: string }>;
+
+export type ErrorCode = keyof typeof ERRORS;
+
+/** The one error body shape (OpenAI's). */
+export interface ErrorBody {
+  error: { message: string; type: string; code: string; param: string | null };
+}
+
+/**
+ * The one error class. Thrown anywhere in the request path; `onError` turns it into a response.
+ * `status`, `type` and `wireCode` override the code's defaults, for upstream errors that keep the upstream's own.
+ *
+ * @example throw new GatewayError("model_not_found", "Unknown model 'gpt-9'", { param: "model" })
+ */
+export class GatewayError extends Error {
+  readonly code: ErrorCode;
+  readonly status: ContentfulStatusCode;
+  readonly param: string | null;
+  readonly headers: Record<string, string>;
+  readonly type: string;
+  /** The `code` written on the wire: ours, or an upstream's own (`context_length_exceeded`). */
+  readonly wireCode: string;
+
+  constructor(
+    code: ErrorCode,
+    message: string,
+    opts: {
+      param?: string | null;
+      status?: number;
+      type?: string;
+      wireCode?: string;
+      headers?: Record<string, string>;
+    } = {},
+  ) {
+    super(message);
+    this.name = "GatewayError";
+    this.code = code;
+    this.status = (opts.status ?? ERRORS[code].status) as ContentfulStatusCode;
+    this.param = opts.param ?? null;
+    this.headers = opts.headers ?? {};
+    this.type = opts.type ?? ERRORS[code].type;
+    this.wireCode = opts.wireCode ?? code;
+  }
+
+  /** The OpenAI-shaped body. */
+  body(): ErrorBody {
+    return { error: { message: this.message, type: this.type, code: this.wireCode, param: this.param } };
+  }
+}
+
+/** Builds the JSON error response for any thrown value; unknown errors become a 500 without details. */
+export function errorResponse(err: unknown, extraHeaders: Record<string, string> = {}): Response {
+  const e = err instanceof GatewayError ? err : new GatewayError("internal_error", "Internal error");
+  const headers = new Headers({ "content-type": "application/json", ...e.headers, ...extraHeaders });
+  return new Response(JSON.stringify(e.body()), { status: e.status, headers });
+}

@@ -1,0 +1,44 @@
+import type { z } from "zod";
+import { GatewayError } from "./errors";
+
+/** `messages[0].role` — the dotted path of a zod issue, as OpenAI names parameters. */
+export function issuePath(path: readonly PropertyKey[]): string {
+  let out = "";
+  for (const part of path) {
+    out += typeof part === "number" ? `[${part}]` : out ? `.${String(part)}` : String(part);
+  }
+  return out;
+}
+
+/** One line per issue: `providers.openai.baseUrl: Invalid URL`. */
+export function describeIssues(error: z.ZodError): string {
+  return error.issues.map((i) => `${issuePath(i.path) || "(root)"}: ${i.message}`).join("; ");
+}
+
+/**
+ * Validates a request body; a failure is a 400 naming the first offending parameter.
+ *
+ * @example const body = parseBody(chatRequestSchema, await readJson(c.req.raw))
+ */
+export function parseBody<S extends z.ZodType>(schema: S, data: unknown): z.infer<S> {
+  const result = schema.safeParse(data);
+  if (result.success) return result.data;
+  const first = result.error.issues[0];
+  const param = first ? issuePath(first.path) : null;
+  throw new GatewayError("invalid_request", `Invalid request: ${describeIssues(result.error)}`, {
+    param: param || null,
+  });
+}
+
+/** Reads a JSON body; anything unparseable is a 400 `invalid_json`. */
+export async function readJson(req: Request): Promise<unknown> {
+  const text = await req.text();
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new GatewayError(
+      "invalid_json",
+      "Request body is not valid JSON. Send a JSON object with Content-Type: application/json.",
+    );
+  }
+}

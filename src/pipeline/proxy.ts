@@ -1,0 +1,81 @@
+import type { Context } from "hono";
+import { type Route, resolveModel } from "../config/resolve";
+import type { Usage } from "../formats/usage";
+import type { AppEnv } from "../http/context";
+import { GatewayError } from "../http/errors";
+import { assertModelAllowed } from "../keys/allow";
+import type { Operation } from "../providers/types";
+import { type CallRecord, recordCall } from "./record";
+import { callUpstream, type UpstreamSuccess } from "./upstream";
+
+/** The part of a proxied call every route shares: resolve → allow → call upstream → headers → record. */
+export interface ProxyCall {
+  route: Route;
+  up: UpstreamSuccess;
+  /** Headers every proxied success carries. */
+  headers: Record<string, string>;
+  /** Records the call once its usage is known (off the response path, via waitUntil). */
+  finish(outcome: Promise<{ usage: Usage | null; completed: boolean }>): void;
+}
+
+export async function proxy(
+  c: Context<AppEnv>,
+  op: Operation,
+  body: Record<string, unknown> & { model: string },
+  stream: boolean,
+): Promise<ProxyCall> {
+  const started = Date.now();
+  const route = resolveModel(c.var.config, body.model);
+  assertModelAllowed(c.var.key, body.model);
+  const base: Omit<CallRecord, "status" | "errorCode" | "usage" | "completed" | "latencyMs"> = {
+    requestId: c.var.requestId,
+    keyId: c.var.key.id,
+    model: body.model,
+    provider: null,
+    upstreamModel: null,
+    op,
+    stream,
+    retries: 0,
+  };
+  let up: UpstreamSuccess;
+  try {
+    up = await callUpstream(route, op, body, stream, c.req.raw.signal);
+  } catch (e) {
+    if (e instanceof GatewayError) {
+      recordCall({
+        ...base,
+        status: e.status,
+        errorCode: e.wireCode,
+        usage: null,
+        completed: false,
+        retries: Number(e.headers["x-sluice-retries"] ?? 0),
+        latencyMs: Date.now() - started,
+      });
+    }
+    throw e;
+  }
+  const headers = {
+    "x-sluice-provider": up.target.providerName,
+    "x-sluice-model": up.target.model,
+    "x-sluice-cache": "BYPASS",
+    "x-sluice-retries": String(up.retries),
+  };
+  const finish: ProxyCall["finish"] = (outcome) => {
+    c.executionCtx.waitUntil(
+      outcome.then(({ usage, completed }) =>
+        recordCall({
+          ...base,
+          provider: up.target.providerName,
+          upstreamModel: up.target.model,
+          retries: up.retries,
+          status: up.response.status,
+          errorCode: null,
+          usage,
+          completed,
+          latencyMs: Date.now() - started,
+        }),
+      ),
+    );
+  };
+  return { route, up, headers, finish };
+}

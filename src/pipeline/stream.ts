@@ -1,0 +1,81 @@
+import { formatSse, SseParser } from "../formats/sse";
+import { fromOpenAIUsage, type Usage } from "../formats/usage";
+
+export interface WatchedStream {
+  body: ReadableStream<Uint8Array>;
+  /** Settles when the stream ends, fails or is cancelled, with the usage seen (null if none came). */
+  done: Promise<{ usage: Usage | null; completed: boolean }>;
+}
+
+/**
+ * Passes an OpenAI chat SSE stream to the client as it arrives while watching it for usage.
+ * Bytes pass through untouched unless `stripUsage` is set (the client did not ask for usage but the gateway
+ * did): then the usage-only chunk is held back, and events are re-framed one by one.
+ * Only events that mention `"usage"` are JSON-parsed.
+ */
+export function watchChatStream(upstream: ReadableStream<Uint8Array>, stripUsage: boolean): WatchedStream {
+  let usage: Usage | null = null;
+  let completed = false;
+  let settle!: (v: { usage: Usage | null; completed: boolean }) => void;
+  const done = new Promise<{ usage: Usage | null; completed: boolean }>((r) => {
+    settle = r;
+  });
+  const decoder = new TextDecoder();
+  const encoder = new TextEncoder();
+  let out: ReadableStreamDefaultController<Uint8Array> | undefined;
+  let enqueued = 0;
+  const emit = (bytes: Uint8Array) => {
+    enqueued++;
+    out?.enqueue(bytes);
+  };
+
+  const parser = new SseParser((e) => {
+    let forward = true;
+    if (e.data === "[DONE]") completed = true;
+    else if (e.data.includes('"usage"')) {
+      try {
+        const chunk = JSON.parse(e.data) as { usage?: unknown; choices?: unknown[] };
+        const u = fromOpenAIUsage(chunk.usage);
+        if (u) usage = u;
+        if (stripUsage && u && Array.isArray(chunk.choices) && chunk.choices.length === 0) forward = false;
+      } catch {
+        // Not JSON: forwarded as it came.
+      }
+    }
+    if (stripUsage && forward) emit(encoder.encode(formatSse(e.data, e.event)));
+  });
+
+  const reader = upstream.getReader();
+  const finish = () => settle({ usage, completed });
+  const body = new ReadableStream<Uint8Array>(
+    {
+      async pull(controller) {
+        out = controller;
+        try {
+          // Read until something goes out: a pull that enqueues nothing is not called again.
+          for (const before = enqueued; enqueued === before; ) {
+            const { done: ended, value } = await reader.read();
+            if (ended) {
+              parser.push(decoder.decode());
+              parser.end();
+              finish();
+              controller.close();
+              return;
+            }
+            if (!stripUsage) emit(value);
+            parser.push(decoder.decode(value, { stream: true }));
+          }
+        } catch (err) {
+          finish();
+          controller.error(err);
+        }
+      },
+      async cancel(reason) {
+        finish();
+        await reader.cancel(reason);
+      },
+    },
+    { highWaterMark: 0 },
+  );
+  return { body, done };
+}

@@ -1,0 +1,102 @@
+import { orderTargets, type Route, type Target } from "../config/resolve";
+import { GatewayError } from "../http/errors";
+import { adapterFor } from "../providers";
+import type { Operation } from "../providers/types";
+
+export interface UpstreamSuccess {
+  response: Response;
+  target: Target;
+  /** Attempts made after the first (retries and fallbacks). */
+  retries: number;
+}
+
+/** Upstream statuses worth another try at the same target. */
+const RETRYABLE = new Set([408, 409, 429, 500, 502, 503, 504, 529]);
+/** Statuses that mean the request itself is wrong: no other target would take it either. */
+const FINAL = new Set([400, 413, 422]);
+const MAX_RETRY_AFTER_MS = 10_000;
+
+/**
+ * Sends a call along a route: each target in turn (fallback order, or weighted draw for loadbalance), each
+ * tried up to `retry.attempts` times on retryable failures, each attempt given `timeoutMs` to answer with
+ * headers. Returns the first 2xx; throws the last failure (an upstream error keeps its status and message).
+ * A client disconnect aborts the attempt in flight and stops.
+ */
+export async function callUpstream(
+  route: Route,
+  op: Operation,
+  body: Record<string, unknown>,
+  stream: boolean,
+  clientSignal: AbortSignal,
+): Promise<UpstreamSuccess> {
+  let last: GatewayError | undefined;
+  let tries = 0;
+  for (const target of orderTargets(route)) {
+    const adapter = adapterFor(target.provider);
+    for (let attempt = 1; attempt <= route.retry.attempts; attempt++) {
+      tries++;
+      const ctrl = new AbortController();
+      const onClientAbort = () => ctrl.abort(clientSignal.reason);
+      clientSignal.addEventListener("abort", onClientAbort);
+      const timer = setTimeout(
+        () => ctrl.abort(new DOMException("timeout", "TimeoutError")),
+        route.timeoutMs,
+      );
+      let retryAfterMs: number | undefined;
+      try {
+        const res = await adapter.send({ op, body, stream, target, signal: ctrl.signal });
+        if (res.ok) return { response: res, target, retries: tries - 1 };
+        const info = await adapter.readError(res);
+        retryAfterMs = parseRetryAfter(res.headers.get("retry-after"));
+        const retryAfter = res.headers.get("retry-after");
+        last = new GatewayError("upstream_error", info.message, {
+          status: res.status,
+          type: info.type ?? "upstream_error",
+          wireCode: info.code ?? "upstream_error",
+          param: info.param ?? null,
+          headers: retryAfter ? { "retry-after": retryAfter } : {},
+        });
+        clientSignal.removeEventListener("abort", onClientAbort);
+        if (FINAL.has(res.status)) throw last;
+        if (!RETRYABLE.has(res.status)) break;
+      } catch (e) {
+        clientSignal.removeEventListener("abort", onClientAbort);
+        if (e === last) throw e;
+        if (clientSignal.aborted)
+          throw new GatewayError("upstream_error", "Client closed the request.", { status: 499 });
+        last = ctrl.signal.aborted
+          ? new GatewayError(
+              "upstream_timeout",
+              `Provider '${target.providerName}' did not answer within ${route.timeoutMs} ms.`,
+            )
+          : new GatewayError(
+              "upstream_unreachable",
+              `Provider '${target.providerName}' could not be reached.`,
+            );
+      } finally {
+        clearTimeout(timer);
+      }
+      if (attempt < route.retry.attempts) {
+        await sleep(Math.min(retryAfterMs ?? route.retry.backoffMs * 2 ** (attempt - 1), MAX_RETRY_AFTER_MS));
+      }
+    }
+  }
+  throw withRetries(last ?? new GatewayError("upstream_unreachable", "No provider answered."), tries - 1);
+}
+
+function withRetries(e: GatewayError, retries: number): GatewayError {
+  Object.assign(e.headers, { "x-sluice-retries": String(retries) });
+  return e;
+}
+
+function parseRetryAfter(v: string | null): number | undefined {
+  if (!v) return undefined;
+  const secs = Number(v);
+  if (Number.isFinite(secs)) return Math.max(0, secs * 1000);
+  const at = Date.parse(v);
+  return Number.isNaN(at) ? undefined : Math.max(0, at - Date.now());
+}
+
+function sleep(ms: number): Promise<void> {
+  return ms > 0 ? new Promise((r) => setTimeout(r, ms)) : Promise.resolve();
+}

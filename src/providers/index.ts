@@ -1,0 +1,58 @@
+import type { ProviderConfig } from "../config/schema";
+import { mockFetch } from "./mock";
+import { bearer, openAIWire, v1Url } from "./openai";
+import { PRESETS } from "./presets";
+import type { ProviderAdapter } from "./types";
+
+const adapters = new WeakMap<ProviderConfig, ProviderAdapter>();
+
+/** The adapter for a configured provider, built once per resolved config. */
+export function adapterFor(p: ProviderConfig): ProviderAdapter {
+  let a = adapters.get(p);
+  if (!a) {
+    a = build(p);
+    adapters.set(p, a);
+  }
+  return a;
+}
+
+function build(p: ProviderConfig): ProviderAdapter {
+  const extra = p.headers ?? {};
+  switch (p.type) {
+    case "openai": {
+      const url = v1Url(p.baseUrl ?? "https://api.openai.com/v1");
+      const org: Record<string, string> = p.organization ? { "openai-organization": p.organization } : {};
+      return openAIWire({
+        url,
+        headers: () => ({ ...bearer(p.apiKey), ...org, ...extra }),
+        streamUsage: "include_usage",
+      });
+    }
+    case "azure-openai": {
+      const base = p.baseUrl.replace(/\/+$/, "");
+      const path = { chat: "chat/completions", embeddings: "embeddings" } as const;
+      return openAIWire({
+        url: (op, t) =>
+          `${base}/openai/deployments/${encodeURIComponent(p.deployments?.[t.model] ?? t.model)}/${path[op]}?api-version=${encodeURIComponent(p.apiVersion)}`,
+        headers: () => ({ ...(p.apiKey ? { "api-key": p.apiKey } : {}), ...extra }),
+        streamUsage: "include_usage",
+      });
+    }
+    case "openai-compatible": {
+      const preset = p.preset ? PRESETS[p.preset] : undefined;
+      const url = v1Url(p.baseUrl ?? (preset as { baseUrl: string }).baseUrl);
+      return openAIWire({
+        url,
+        headers: () => ({ ...bearer(p.apiKey), ...extra }),
+        streamUsage: preset?.streamUsage ?? "include_usage",
+      });
+    }
+    case "mock":
+      return openAIWire({
+        url: v1Url("http://mock.sluice.invalid/v1"),
+        headers: () => ({}),
+        streamUsage: "include_usage",
+        fetch: mockFetch(p),
+      });
+  }
+}

@@ -1,0 +1,15 @@
+import type { D1Migration } from "cloudflare:test";
+import type { Env } from "../src/env";
+
+declare global {
+  namespace Cloudflare {
+    interface Env {
+      DB: D1Database;
+      ADMIN_TOKEN: string;
+      GATEWAY_CONFIG?: string;
+      TEST_MIGRATIONS: D1Migration[];
+    }
+  }
+}
+
+export type { Env };
