@@ -1,6 +1,9 @@
 import { formatSse, SseParser } from "../formats/sse";
 import { fromOpenAIUsage, type Usage } from "../formats/usage";
 
+/** A chunk carrying usage (`"usage":{…}`), not the `"usage":null` that rides on every chunk once usage is asked for. */
+const USAGE_OBJECT = /"usage"\s*:\s*\{/;
+
 export interface WatchedStream {
   body: ReadableStream<Uint8Array>;
   /** Settles when the stream ends, fails or is cancelled, with the usage seen (null if none came). */
@@ -11,7 +14,7 @@ export interface WatchedStream {
  * Passes an OpenAI chat SSE stream to the client as it arrives while watching it for usage.
  * Bytes pass through untouched unless `stripUsage` is set (the client did not ask for usage but the gateway
  * did): then the usage-only chunk is held back, and events are re-framed one by one.
- * Only events that mention `"usage"` are JSON-parsed.
+ * Only events that carry a usage object are JSON-parsed.
  */
 export function watchChatStream(upstream: ReadableStream<Uint8Array>, stripUsage: boolean): WatchedStream {
   let usage: Usage | null = null;
@@ -32,7 +35,7 @@ export function watchChatStream(upstream: ReadableStream<Uint8Array>, stripUsage
   const parser = new SseParser((e) => {
     let forward = true;
     if (e.data === "[DONE]") completed = true;
-    else if (e.data.includes('"usage"')) {
+    else if (USAGE_OBJECT.test(e.data)) {
       try {
         const chunk = JSON.parse(e.data) as { usage?: unknown; choices?: unknown[] };
         const u = fromOpenAIUsage(chunk.usage);

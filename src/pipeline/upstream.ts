@@ -1,7 +1,7 @@
 import { orderTargets, type Route, type Target } from "../config/resolve";
 import { GatewayError } from "../http/errors";
 import { adapterFor } from "../providers";
-import type { Operation } from "../providers/types";
+import type { Operation, UpstreamErrorInfo } from "../providers/types";
 
 export interface UpstreamSuccess {
   response: Response;
@@ -46,22 +46,14 @@ export async function callUpstream(
       try {
         const res = await adapter.send({ op, body, stream, target, signal: ctrl.signal });
         if (res.ok) return { response: res, target, retries: tries - 1 };
-        const info = await adapter.readError(res);
         retryAfterMs = parseRetryAfter(res.headers.get("retry-after"));
-        const retryAfter = res.headers.get("retry-after");
-        last = new GatewayError("upstream_error", info.message, {
-          status: res.status,
-          type: info.type ?? "upstream_error",
-          wireCode: info.code ?? "upstream_error",
-          param: info.param ?? null,
-          headers: retryAfter ? { "retry-after": retryAfter } : {},
-        });
+        last = fromUpstream(res, await adapter.readError(res), target);
         clientSignal.removeEventListener("abort", onClientAbort);
         if (FINAL.has(res.status)) throw last;
         if (!RETRYABLE.has(res.status)) break;
       } catch (e) {
         clientSignal.removeEventListener("abort", onClientAbort);
-        if (e === last) throw e;
+        if (last && e === last) throw withRetries(last, tries - 1);
         if (clientSignal.aborted)
           throw new GatewayError("upstream_error", "Client closed the request.", { status: 499 });
         last = ctrl.signal.aborted
@@ -82,6 +74,30 @@ export async function callUpstream(
     }
   }
   throw withRetries(last ?? new GatewayError("upstream_unreachable", "No provider answered."), tries - 1);
+}
+
+/**
+ * An upstream's error answer as the gateway's: status, message, type, code and Retry-After kept — except that
+ * an upstream 401/403 (the provider refused Sluice's own credentials) becomes a 502, so that clients do not
+ * take it for a problem with their Sluice key.
+ */
+function fromUpstream(res: Response, info: UpstreamErrorInfo, target: Target): GatewayError {
+  const retryAfter = res.headers.get("retry-after");
+  const headers: Record<string, string> = retryAfter ? { "retry-after": retryAfter } : {};
+  if (res.status === 401 || res.status === 403) {
+    return new GatewayError(
+      "upstream_error",
+      `Provider '${target.providerName}' refused the gateway's credentials (${res.status}): ${info.message}`,
+      { status: 502, wireCode: "upstream_auth_failed", headers },
+    );
+  }
+  return new GatewayError("upstream_error", info.message, {
+    status: res.status,
+    type: info.type ?? "upstream_error",
+    wireCode: info.code ?? "upstream_error",
+    param: info.param ?? null,
+    headers,
+  });
 }
 
 function withRetries(e: GatewayError, retries: number): GatewayError {

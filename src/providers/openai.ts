@@ -31,6 +31,9 @@ function upstreamBody(call: UpstreamCall, spec: OpenAIWireSpec): string {
   if (call.op === "chat" && call.stream && spec.streamUsage === "include_usage") {
     const opts = call.body.stream_options;
     body.stream_options = { ...(typeof opts === "object" && opts ? opts : {}), include_usage: true };
+  } else if (call.op === "chat" && spec.streamUsage === "always") {
+    // These APIs report usage unasked and may reject the parameter (Mistral: 422), even the client's own.
+    delete body.stream_options;
   }
   return JSON.stringify(body);
 }
