@@ -24,7 +24,9 @@ export function createApp() {
   app.route("/", models);
   app.route("/", adminKeys);
   app.on(["GET", "PUT", "PATCH", "DELETE"], POST_ONLY, (c) => {
-    throw new GatewayError("method_not_allowed", `${c.req.method} is not allowed here; use POST.`);
+    throw new GatewayError("method_not_allowed", `${c.req.method} is not allowed here; use POST.`, {
+      headers: { allow: "POST" },
+    });
   });
 
   app.notFound((c) =>

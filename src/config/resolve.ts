@@ -28,7 +28,8 @@ const DIRECT = { strategy: "fallback", retry: { attempts: 1, backoffMs: 250 }, t
  * @example resolveModel(cfg, "openai/gpt-4.1-mini") // one target: provider openai, model gpt-4.1-mini
  */
 export function resolveModel(cfg: GatewayConfig, requested: string): Route {
-  const alias = cfg.models[requested];
+  // Own properties only: `constructor` or `__proto__` must be a 404, not Object.prototype's members.
+  const alias = Object.hasOwn(cfg.models, requested) ? cfg.models[requested] : undefined;
   if (alias) {
     const targets = alias.targets.map((t) => target(cfg, t.provider, t.model, t.weight));
     return { requested, strategy: alias.strategy, targets, retry: alias.retry, timeoutMs: alias.timeoutMs };
@@ -37,7 +38,7 @@ export function resolveModel(cfg: GatewayConfig, requested: string): Route {
   if (slash > 0) {
     const providerName = requested.slice(0, slash);
     const model = requested.slice(slash + 1);
-    if (providerName in cfg.providers && model) {
+    if (Object.hasOwn(cfg.providers, providerName) && model) {
       return { requested, ...DIRECT, targets: [target(cfg, providerName, model, 1)] };
     }
   }
@@ -54,7 +55,7 @@ export function resolveModel(cfg: GatewayConfig, requested: string): Route {
 }
 
 function target(cfg: GatewayConfig, providerName: string, model: string, weight: number): Target {
-  const provider = cfg.providers[providerName];
+  const provider = Object.hasOwn(cfg.providers, providerName) ? cfg.providers[providerName] : undefined;
   if (!provider) throw new GatewayError("config_invalid", `Unknown provider '${providerName}'`);
   return { providerName, provider, model, weight };
 }

@@ -98,7 +98,7 @@ export const configSchema = z
   .superRefine((cfg, ctx) => {
     for (const [alias, m] of Object.entries(cfg.models)) {
       m.targets.forEach((t, i) => {
-        if (!(t.provider in cfg.providers)) {
+        if (!Object.hasOwn(cfg.providers, t.provider)) {
           ctx.addIssue({
             code: "custom",
             message: `unknown provider '${t.provider}'`,

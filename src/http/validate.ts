@@ -10,9 +10,15 @@ export function issuePath(path: readonly PropertyKey[]): string {
   return out;
 }
 
+/** The path an issue is about; for an unknown field, the field itself (`providers.openai.baseURL`). */
+function pathOf(issue: z.core.$ZodIssue): string {
+  const key = issue.code === "unrecognized_keys" ? issue.keys[0] : undefined;
+  return issuePath(key === undefined ? issue.path : [...issue.path, key]);
+}
+
 /** One line per issue: `providers.openai.baseUrl: Invalid URL`. */
 export function describeIssues(error: z.ZodError): string {
-  return error.issues.map((i) => `${issuePath(i.path) || "(root)"}: ${i.message}`).join("; ");
+  return error.issues.map((i) => `${pathOf(i) || "(root)"}: ${i.message}`).join("; ");
 }
 
 /**
@@ -24,7 +30,7 @@ export function parseBody<S extends z.ZodType>(schema: S, data: unknown): z.infe
   const result = schema.safeParse(data);
   if (result.success) return result.data;
   const first = result.error.issues[0];
-  const param = first ? issuePath(first.path) : null;
+  const param = first ? pathOf(first) : null;
   throw new GatewayError("invalid_request", `Invalid request: ${describeIssues(result.error)}`, {
     param: param || null,
   });

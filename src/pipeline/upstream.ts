@@ -94,7 +94,7 @@ function fromUpstream(res: Response, info: UpstreamErrorInfo, target: Target): G
   return new GatewayError("upstream_error", info.message, {
     status: res.status,
     type: info.type ?? "upstream_error",
-    wireCode: info.code ?? "upstream_error",
+    wireCode: info.code ?? (res.status === 429 ? "upstream_rate_limited" : "upstream_error"),
     param: info.param ?? null,
     headers,
   });
