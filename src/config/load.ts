@@ -25,6 +25,9 @@ function parse(raw: string): Result {
   return result;
 }
 
+/** Provider fields that may hold `env:NAME` references (besides `headers` values). */
+const SECRET_FIELDS = ["apiKey", "accessKeyId", "secretAccessKey", "sessionToken"] as const;
+
 /** Replaces every `env:NAME` value in a provider with the variable's value; a missing one is an error. */
 function resolveSecrets(cfg: GatewayConfig, vars: Record<string, unknown>): Result {
   const missing: string[] = [];
@@ -38,14 +41,17 @@ function resolveSecrets(cfg: GatewayConfig, vars: Record<string, unknown>): Resu
   };
   const providers: Record<string, ProviderConfig> = {};
   for (const [name, p] of Object.entries(cfg.providers)) {
-    const out = { ...p };
-    if (p.apiKey !== undefined) out.apiKey = read(p.apiKey, `providers.${name}.apiKey`);
+    const out: Record<string, unknown> = { ...p };
+    for (const field of SECRET_FIELDS) {
+      const v = out[field];
+      if (typeof v === "string") out[field] = read(v, `providers.${name}.${field}`);
+    }
     if (p.headers) {
       out.headers = Object.fromEntries(
         Object.entries(p.headers).map(([h, v]) => [h, read(v, `providers.${name}.headers.${h}`)]),
       );
     }
-    providers[name] = out;
+    providers[name] = out as ProviderConfig;
   }
   if (missing.length > 0) return { ok: false, message: missing.join("; ") };
   return { ok: true, config: { ...cfg, providers } };

@@ -12,6 +12,8 @@ const common = {
   headers: z.record(z.string(), secretRef).optional(),
   /** Models this provider serves under their own names: listed by /v1/models, addressable without a prefix. */
   models: z.array(z.string().min(1)).optional(),
+  /** Native translators: refuse (400) a request field the provider cannot take, instead of dropping it. */
+  strict: z.boolean().default(false),
 };
 
 const openaiProvider = z.strictObject({
@@ -47,10 +49,41 @@ const mockProvider = z.strictObject({
   failRate: z.number().min(0).max(1).default(0),
 });
 
+const anthropicProvider = z.strictObject({
+  type: z.literal("anthropic"),
+  ...common,
+  /** The Anthropic API version Sluice speaks upstream. */
+  apiVersion: z.enum(["2026-10-21", "2023-06-01"]).default("2026-10-21"),
+  /** `max_tokens` sent when the client gives none (the Messages API requires it). */
+  defaultMaxTokens: z.number().int().min(1).default(4096),
+});
+
+const geminiProvider = z.strictObject({ type: z.literal("gemini"), ...common });
+
+const bedrockProvider = z.strictObject({
+  type: z.literal("bedrock"),
+  ...common,
+  region: z.string().min(1),
+  accessKeyId: secretRef,
+  secretAccessKey: secretRef,
+  sessionToken: secretRef.optional(),
+});
+
+const workersAiProvider = z.strictObject({
+  type: z.literal("workers-ai"),
+  ...common,
+  /** Name of the Workers AI binding in wrangler.toml. */
+  binding: z.string().min(1).default("AI"),
+});
+
 export const providerSchema = z.discriminatedUnion("type", [
   openaiProvider,
   azureProvider,
   compatibleProvider,
+  anthropicProvider,
+  geminiProvider,
+  bedrockProvider,
+  workersAiProvider,
   mockProvider,
 ]);
 

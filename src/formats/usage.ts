@@ -4,6 +4,8 @@ export interface Usage {
   outputTokens: number;
   /** Input tokens served from the provider's prompt cache (part of inputTokens). */
   cachedInputTokens: number;
+  /** Input tokens written to the provider's prompt cache (part of inputTokens). */
+  cacheWriteTokens: number;
   /** Reasoning tokens (part of outputTokens). */
   reasoningTokens: number;
 }
@@ -11,7 +13,7 @@ export interface Usage {
 interface OpenAIUsage {
   prompt_tokens?: number;
   completion_tokens?: number;
-  prompt_tokens_details?: { cached_tokens?: number } | null;
+  prompt_tokens_details?: { cached_tokens?: number; cache_creation_tokens?: number } | null;
   completion_tokens_details?: { reasoning_tokens?: number } | null;
 }
 
@@ -25,6 +27,7 @@ export function fromOpenAIUsage(u: unknown): Usage | null {
     inputTokens: n(o.prompt_tokens),
     outputTokens: n(o.completion_tokens),
     cachedInputTokens: n(o.prompt_tokens_details?.cached_tokens),
+    cacheWriteTokens: n(o.prompt_tokens_details?.cache_creation_tokens),
     reasoningTokens: n(o.completion_tokens_details?.reasoning_tokens),
   };
 }

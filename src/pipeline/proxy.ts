@@ -4,6 +4,7 @@ import type { Usage } from "../formats/usage";
 import type { AppEnv } from "../http/context";
 import { GatewayError } from "../http/errors";
 import { assertModelAllowed } from "../keys/allow";
+import { DROPPED_HEADER } from "../providers/native";
 import type { Operation } from "../providers/types";
 import { type CallRecord, recordCall } from "./record";
 import { callUpstream, type UpstreamSuccess } from "./upstream";
@@ -39,7 +40,7 @@ export async function proxy(
   };
   let up: UpstreamSuccess;
   try {
-    up = await callUpstream(route, op, body, stream, c.req.raw.signal);
+    up = await callUpstream(route, { op, body, stream, env: c.env }, c.req.raw.signal);
   } catch (e) {
     if (e instanceof GatewayError) {
       recordCall({
@@ -54,12 +55,14 @@ export async function proxy(
     }
     throw e;
   }
-  const headers = {
+  const headers: Record<string, string> = {
     "x-sluice-provider": up.target.providerName,
     "x-sluice-model": up.target.model,
     "x-sluice-cache": "BYPASS",
     "x-sluice-retries": String(up.retries),
   };
+  const dropped = up.response.headers.get(DROPPED_HEADER);
+  if (dropped) headers[DROPPED_HEADER] = dropped;
   const finish: ProxyCall["finish"] = (outcome) => {
     c.executionCtx.waitUntil(
       outcome.then(({ usage, completed }) =>

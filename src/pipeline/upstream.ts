@@ -1,7 +1,7 @@
 import { orderTargets, type Route, type Target } from "../config/resolve";
 import { GatewayError } from "../http/errors";
 import { adapterFor } from "../providers";
-import type { Operation, UpstreamErrorInfo } from "../providers/types";
+import type { CallRequest, UpstreamErrorInfo } from "../providers/types";
 
 export interface UpstreamSuccess {
   response: Response;
@@ -24,9 +24,7 @@ const MAX_RETRY_AFTER_MS = 10_000;
  */
 export async function callUpstream(
   route: Route,
-  op: Operation,
-  body: Record<string, unknown>,
-  stream: boolean,
+  request: CallRequest,
   clientSignal: AbortSignal,
 ): Promise<UpstreamSuccess> {
   let last: GatewayError | undefined;
@@ -44,7 +42,7 @@ export async function callUpstream(
       );
       let retryAfterMs: number | undefined;
       try {
-        const res = await adapter.send({ op, body, stream, target, signal: ctrl.signal });
+        const res = await adapter.send({ ...request, target, signal: ctrl.signal });
         if (res.ok) return { response: res, target, retries: tries - 1 };
         retryAfterMs = parseRetryAfter(res.headers.get("retry-after"));
         last = fromUpstream(res, await adapter.readError(res), target);

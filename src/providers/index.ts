@@ -1,8 +1,12 @@
 import type { ProviderConfig } from "../config/schema";
+import { anthropicAdapter } from "./anthropic";
+import { bedrockAdapter } from "./bedrock";
+import { geminiAdapter } from "./gemini";
 import { mockFetch } from "./mock";
 import { bearer, openAIWire, v1Url } from "./openai";
 import { PRESETS } from "./presets";
 import type { ProviderAdapter } from "./types";
+import { workersAiAdapter } from "./workers-ai";
 
 const adapters = new WeakMap<ProviderConfig, ProviderAdapter>();
 
@@ -47,6 +51,14 @@ function build(p: ProviderConfig): ProviderAdapter {
         streamUsage: preset?.streamUsage ?? "include_usage",
       });
     }
+    case "anthropic":
+      return anthropicAdapter(p);
+    case "gemini":
+      return geminiAdapter(p);
+    case "bedrock":
+      return bedrockAdapter(p);
+    case "workers-ai":
+      return workersAiAdapter(p);
     case "mock":
       return openAIWire({
         url: v1Url("http://mock.sluice.invalid/v1"),

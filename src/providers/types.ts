@@ -10,7 +10,12 @@ export interface UpstreamCall {
   stream: boolean;
   target: Target;
   signal: AbortSignal;
+  /** The Worker's bindings and vars (the Workers AI provider calls its `AI` binding). */
+  env: Record<string, unknown>;
 }
+
+/** The parts of an upstream call that stay the same across targets and attempts. */
+export type CallRequest = Pick<UpstreamCall, "op" | "body" | "stream" | "env">;
 
 /**
  * What every provider implements. `send` returns the upstream answer in OpenAI wire format — a JSON body,

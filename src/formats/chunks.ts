@@ -1,0 +1,224 @@
+import { formatSse, type SseEvent, SseParser } from "./sse";
+
+/** OpenAI finish reasons, the canonical ones every provider's stop reason is mapped to. */
+export type FinishReason = "stop" | "length" | "tool_calls" | "content_filter";
+
+/** Canonical usage on the wire: OpenAI's `usage`, with cache writes added under prompt_tokens_details. */
+export interface WireUsage {
+  prompt_tokens: number;
+  completion_tokens: number;
+  total_tokens: number;
+  prompt_tokens_details?: { cached_tokens?: number; cache_creation_tokens?: number };
+  completion_tokens_details?: { reasoning_tokens?: number };
+}
+
+/** Builds canonical usage from a provider's counts (input includes cached and cache-write tokens). */
+export function wireUsage(u: {
+  input: number;
+  output: number;
+  cachedInput?: number;
+  cacheWrite?: number;
+  reasoning?: number;
+}): WireUsage {
+  const out: WireUsage = {
+    prompt_tokens: u.input,
+    completion_tokens: u.output,
+    total_tokens: u.input + u.output,
+  };
+  if (u.cachedInput || u.cacheWrite) {
+    out.prompt_tokens_details = {
+      cached_tokens: u.cachedInput ?? 0,
+      cache_creation_tokens: u.cacheWrite ?? 0,
+    };
+  }
+  if (u.reasoning) out.completion_tokens_details = { reasoning_tokens: u.reasoning };
+  return out;
+}
+
+export interface ToolCall {
+  id: string;
+  name: string;
+  /** JSON text of the arguments. */
+  arguments: string;
+}
+
+/** A whole canonical answer, for translators of non-streaming responses. */
+export interface Completion {
+  id: string;
+  model: string;
+  content: string | null;
+  toolCalls: ToolCall[];
+  finishReason: FinishReason | null;
+  usage: WireUsage | null;
+  /** Reasoning text, when the provider returns it (`reasoning_content`, as DeepSeek and others name it). */
+  reasoning?: string | undefined;
+}
+
+/** The OpenAI `chat.completion` body for a canonical answer. */
+export function completionBody(c: Completion): Record<string, unknown> {
+  const message: Record<string, unknown> = { role: "assistant", content: c.content };
+  if (c.reasoning) message.reasoning_content = c.reasoning;
+  if (c.toolCalls.length > 0) {
+    message.tool_calls = c.toolCalls.map((t) => ({
+      id: t.id,
+      type: "function",
+      function: { name: t.name, arguments: t.arguments },
+    }));
+  }
+  return {
+    id: c.id,
+    object: "chat.completion",
+    created: Math.floor(Date.now() / 1000),
+    model: c.model,
+    choices: [{ index: 0, message, finish_reason: c.finishReason ?? "stop", logprobs: null }],
+    ...(c.usage ? { usage: c.usage } : {}),
+  };
+}
+
+/**
+ * Writes canonical `chat.completion.chunk` events. Translators of provider streams call its methods as the
+ * provider's events arrive; it numbers tool calls and frames each chunk as SSE.
+ */
+export class ChunkWriter {
+  private created = Math.floor(Date.now() / 1000);
+  private started = false;
+  private finished = false;
+  private readonly encoder = new TextEncoder();
+
+  constructor(
+    private readonly out: (bytes: Uint8Array) => void,
+    public id: string,
+    public model: string,
+  ) {}
+
+  private chunk(delta: Record<string, unknown>, finish: FinishReason | null = null): void {
+    if (!this.started && !("role" in delta)) this.role();
+    this.write({ choices: [{ index: 0, delta, finish_reason: finish, logprobs: null }] });
+  }
+
+  private write(extra: Record<string, unknown>): void {
+    const body = {
+      id: this.id,
+      object: "chat.completion.chunk",
+      created: this.created,
+      model: this.model,
+      ...extra,
+    };
+    this.out(this.encoder.encode(formatSse(JSON.stringify(body))));
+  }
+
+  /** The opening chunk (`role: assistant`); written once, before any other delta. */
+  role(): void {
+    if (this.started) return;
+    this.started = true;
+    this.chunk({ role: "assistant", content: "" });
+  }
+
+  text(delta: string): void {
+    if (delta) this.chunk({ content: delta });
+  }
+
+  reasoning(delta: string): void {
+    if (delta) this.chunk({ reasoning_content: delta });
+  }
+
+  /** Starts tool call number `index` (0-based, in order of appearance). */
+  toolStart(index: number, id: string, name: string): void {
+    this.chunk({ tool_calls: [{ index, id, type: "function", function: { name, arguments: "" } }] });
+  }
+
+  toolArgs(index: number, args: string): void {
+    if (args) this.chunk({ tool_calls: [{ index, function: { arguments: args } }] });
+  }
+
+  finish(reason: FinishReason): void {
+    if (this.finished) return;
+    this.finished = true;
+    this.chunk({}, reason);
+  }
+
+  /** The usage-only chunk (`choices: []`), as OpenAI sends it last when usage is asked for. */
+  usage(u: WireUsage): void {
+    this.write({ choices: [], usage: u });
+  }
+
+  /** An in-stream error, in OpenAI's shape; the stream then ends. */
+  error(message: string, type = "upstream_error", code: string | null = null): void {
+    this.out(this.encoder.encode(formatSse(JSON.stringify({ error: { message, type, code, param: null } }))));
+  }
+
+  done(): void {
+    this.out(this.encoder.encode("data: [DONE]\n\n"));
+  }
+}
+
+/** What a provider's stream translator does with each of its events, and at the end. */
+export interface StreamTranslator {
+  event(e: SseEvent, w: ChunkWriter): void;
+  end(w: ChunkWriter): void;
+}
+
+/**
+ * Turns a provider's SSE stream into canonical chunks as it arrives, through the one SSE parser.
+ * Cancelling the result cancels the upstream.
+ */
+export function translateSse(
+  upstream: ReadableStream<Uint8Array>,
+  translator: StreamTranslator,
+  id: string,
+  model: string,
+): ReadableStream<Uint8Array> {
+  return translateBytes(upstream, id, model, (w) => {
+    const decoder = new TextDecoder();
+    const parser = new SseParser((e) => translator.event(e, w));
+    return {
+      push: (bytes) => parser.push(decoder.decode(bytes, { stream: true })),
+      end: () => {
+        parser.push(decoder.decode());
+        parser.end();
+        translator.end(w);
+      },
+    };
+  });
+}
+
+/**
+ * The pull loop shared by stream translators of any framing (SSE, AWS event-stream): reads the upstream,
+ * feeds the decoder, writes what it produced, and ends with `[DONE]`.
+ */
+export function translateBytes(
+  upstream: ReadableStream<Uint8Array>,
+  id: string,
+  model: string,
+  decoderFor: (w: ChunkWriter) => { push(bytes: Uint8Array): void; end(): void },
+): ReadableStream<Uint8Array> {
+  const reader = upstream.getReader();
+  const queue: Uint8Array[] = [];
+  const writer = new ChunkWriter((b) => queue.push(b), id, model);
+  const decoder = decoderFor(writer);
+  let ended = false;
+  return new ReadableStream<Uint8Array>(
+    {
+      async pull(controller) {
+        try {
+          while (queue.length === 0 && !ended) {
+            const { done, value } = await reader.read();
+            if (done) {
+              decoder.end();
+              writer.done();
+              ended = true;
+            } else decoder.push(value);
+          }
+          for (const b of queue.splice(0)) controller.enqueue(b);
+          if (ended) controller.close();
+        } catch (err) {
+          controller.error(err);
+        }
+      },
+      cancel(reason) {
+        return reader.cancel(reason);
+      },
+    },
+    { highWaterMark: 0 },
+  );
+}

@@ -1,0 +1,70 @@
+import { type Completion, completionBody } from "../formats/chunks";
+import { GatewayError } from "../http/errors";
+import type { ProviderAdapter, UpstreamCall, UpstreamErrorInfo } from "./types";
+
+/** Response header listing request fields a translator dropped because the provider has no equivalent. */
+export const DROPPED_HEADER = "x-sluice-dropped-params";
+
+/** A translated upstream request: where to send it, and which client fields had no place in it. */
+export interface NativeRequest {
+  url: string;
+  headers: Record<string, string>;
+  body: string;
+  /** Canonical (OpenAI) field names the translation dropped. */
+  dropped: string[];
+}
+
+/**
+ * What a provider with its own wire format supplies; the base does the rest (transport, strict mode,
+ * dropped-field header, JSON vs stream). Every function is pure but `request`, which may sign (Bedrock).
+ */
+export interface NativeSpec {
+  /** Canonical call → the provider's request. May throw a GatewayError (e.g. 400 for an untranslatable field). */
+  request(call: UpstreamCall): NativeRequest | Promise<NativeRequest>;
+  /** The provider's JSON answer → the canonical completion (chat) or an OpenAI embeddings body. */
+  completion(json: unknown, call: UpstreamCall): Completion | Record<string, unknown>;
+  /** The provider's stream body → canonical `chat.completion.chunk` SSE (see formats/chunks.ts). */
+  stream(body: ReadableStream<Uint8Array>, call: UpstreamCall): ReadableStream<Uint8Array>;
+  readError(res: Response): Promise<UpstreamErrorInfo>;
+  /** When true, a dropped field is a 400 instead of a header. */
+  strict?: boolean | undefined;
+  /** Transport (tests and local doubles may replace it). */
+  fetch?: (req: Request) => Promise<Response>;
+}
+
+const isCompletion = (v: Completion | Record<string, unknown>): v is Completion =>
+  "toolCalls" in v && "finishReason" in v;
+
+/**
+ * The shared base of every provider with its own wire format: translate the canonical request, send it,
+ * and translate a 2xx answer back to OpenAI wire format. Error answers pass back as they are for `readError`.
+ */
+export function nativeAdapter(spec: NativeSpec): ProviderAdapter {
+  const send = spec.fetch ?? ((req: Request) => fetch(req));
+  return {
+    async send(call) {
+      const r = await spec.request(call);
+      if (r.dropped.length > 0 && spec.strict) {
+        throw new GatewayError(
+          "unsupported_parameter",
+          `Provider '${call.target.providerName}' does not support '${r.dropped[0]}' (strict mode is on).`,
+          { param: r.dropped[0] ?? null },
+        );
+      }
+      const res = await send(
+        new Request(r.url, { method: "POST", headers: r.headers, body: r.body, signal: call.signal }),
+      );
+      if (!res.ok) return res;
+      const headers = new Headers();
+      if (r.dropped.length > 0) headers.set(DROPPED_HEADER, r.dropped.join(","));
+      if (call.stream && call.op === "chat" && res.body) {
+        headers.set("content-type", "text/event-stream; charset=utf-8");
+        return new Response(spec.stream(res.body, call), { headers });
+      }
+      const out = spec.completion(await res.json(), call);
+      headers.set("content-type", "application/json");
+      return new Response(JSON.stringify(isCompletion(out) ? completionBody(out) : out), { headers });
+    },
+    readError: spec.readError,
+  };
+}
