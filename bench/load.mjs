@@ -1,0 +1,38 @@
+// Load runs with autocannon, with exact latency percentiles and the server process's CPU time per request.
+import { execFileSync } from "node:child_process";
+import { readFileSync } from "node:fs";
+import autocannon from "autocannon";
+import { percentile } from "./stats.mjs";
+
+const CLK_TCK = Number(execFileSync("getconf", ["CLK_TCK"], { encoding: "utf8" })) || 100;
+
+/** CPU time (user + system, ms) the process `pid` has used so far, from /proc/<pid>/stat. */
+function cpuMs(pid) {
+  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLK_TCK;
+}
+
+/**
+ * POSTs `body` to `url` over `connections` keep-alive connections for `seconds`. Latency percentiles come from
+ * every response's own timing (autocannon's histogram rounds to whole ms); `cpuMsPerReq` is the CPU time `pid`
+ * used during the run divided by the responses. Throws if any request failed or was not a 2xx.
+ */
+export async function load({ url, headers, body, connections, seconds, pid }) {
+  const latencies = [];
+  const cpuBefore = cpuMs(pid);
+  const instance = autocannon({ url, method: "POST", headers, body, connections, duration: seconds });
+  instance.on("response", (_client, _status, _bytes, ms) => latencies.push(ms));
+  const r = await instance;
+  const cpu = cpuMs(pid) - cpuBefore;
+  if (r.errors || r.timeouts || r.non2xx) {
+    throw new Error(`${url}: ${r.errors} errors, ${r.timeouts} timeouts, ${r.non2xx} non-2xx responses`);
+  }
+  return {
+    requests: latencies.length,
+    rps: latencies.length / r.duration,
+    p50: percentile(latencies, 50),
+    p99: percentile(latencies, 99),
+    cpuMsPerReq: cpu / latencies.length,
+  };
+}

@@ -1,0 +1,42 @@
+// Renders bench results as a markdown table for the README.
+
+const ms = (v) => v.toFixed(2);
+const plus = (v, fmt) => `${v >= 0 ? "+" : "−"}${fmt(Math.abs(v))}`;
+
+/** One row: floor, gateway and the difference (absolute, or relative when `relative`). */
+function row(label, floor, gateway, fmt, relative = false) {
+  const diff = relative
+    ? `${plus(((gateway - floor) / floor) * 100, (v) => v.toFixed(0))} %`
+    : plus(gateway - floor, fmt);
+  return `| ${label} | ${fmt(floor)} | ${fmt(gateway)} | ${diff} |`;
+}
+
+/** The markdown table (and a line on how it was measured) for a results object written by bench/run.mjs. */
+export function markdown(results) {
+  const lines = ["| Metric | Bare Worker (floor) | Sluice | Sluice − floor |", "| --- | --: | --: | --: |"];
+  for (const { connections, floor, gateway } of results.load) {
+    const c = `${connections} conn`;
+    lines.push(
+      row(`p50 latency, ${c} (ms)`, floor.p50, gateway.p50, ms),
+      row(`p99 latency, ${c} (ms)`, floor.p99, gateway.p99, ms),
+      row(`Throughput, ${c} (req/s)`, floor.rps, gateway.rps, (v) => v.toFixed(0), true),
+      row(`workerd CPU per request, ${c} (ms)`, floor.cpuMsPerReq, gateway.cpuMsPerReq, ms),
+    );
+  }
+  const { floor, gateway } = results.streamTtfb;
+  lines.push(row("Streaming time to first byte, median (ms)", floor, gateway, ms));
+  const kib = (b) => `${(b / 1024).toFixed(1)} KiB`;
+  lines.push(
+    `| Bundle size, gzip (raw) | | ${kib(results.bundle.gzipBytes)} (${kib(results.bundle.rawBytes)}) | |`,
+  );
+  const s = results.setup;
+  lines.push(
+    "",
+    `Measured ${s.date.slice(0, 10)} on ${s.cpus}× ${s.cpu}, Node ${s.node}, workerd ${s.workerd}: autocannon ` +
+      `POSTs a chat completion for ${s.seconds} s per run after a ${s.warmupSeconds} s warm-up, to a Node ` +
+      `upstream on loopback (time to first byte ${s.upstreamTtfbMs} ms); TTFB is the median of ${s.ttfbSamples} ` +
+      `sequential streaming requests (upstream chunks ${s.upstreamChunkGapMs} ms apart). ` +
+      "Both Workers run on Miniflare with direct sockets (`npm run serve`).",
+  );
+  return lines.join("\n");
+}

@@ -1,0 +1,159 @@
+// `npm run bench`: Sluice against a bare pass-through Worker, both served like `npm run serve`, in front of a
+// local OpenAI-format upstream. Prints a markdown table and writes bench/results/latest.json.
+// Flags: --seconds N (per run, default 6), --upstream-ttfb-ms N (default 0), --ttfb-samples N (default 50).
+import { execFileSync } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { parseArgs } from "node:util";
+import { gzipSync } from "node:zlib";
+import { build, ROOT, serveWorker, startGateway, wranglerWorkerOptions } from "../scripts/serve-lib.mjs";
+import { load } from "./load.mjs";
+import { markdown } from "./report.mjs";
+import { medianTtfb } from "./ttfb.mjs";
+import { startUpstream } from "./upstream.mjs";
+
+const { values } = parseArgs({
+  options: {
+    seconds: { type: "string", default: "6" },
+    "upstream-ttfb-ms": { type: "string", default: "0" },
+    "ttfb-samples": { type: "string", default: "50" },
+  },
+});
+const SECONDS = Number(values.seconds);
+const UPSTREAM_TTFB_MS = Number(values["upstream-ttfb-ms"]);
+const TTFB_SAMPLES = Number(values["ttfb-samples"]);
+const WARMUP_SECONDS = 1;
+const CHUNK_GAP_MS = 2; // between the upstream's stream chunks, so a buffering proxy would show in TTFB
+const CONNECTIONS = [1, 10];
+if (!(SECONDS > 0 && TTFB_SAMPLES > 0 && UPSTREAM_TTFB_MS >= 0)) {
+  console.error("--seconds and --ttfb-samples must be positive, --upstream-ttfb-ms at least 0.");
+  process.exit(2);
+}
+// Startup and streaming requests get 90 s on top of the load runs; past that, something is stuck.
+const DEADLINE_MS =
+  (90 + CONNECTIONS.length * 2 * (SECONDS + WARMUP_SECONDS)) * 1000 + 2 * TTFB_SAMPLES * UPSTREAM_TTFB_MS;
+
+const tmp = mkdtempSync(path.join(os.tmpdir(), "sluice-bench-"));
+// However the bench ends, the temp dir goes. On SIGINT/SIGTERM, exiting also runs Miniflare's exit hook, which
+// kills the workerd processes; the upstream process exits when its IPC channel to this one closes.
+process.on("exit", () => rmSync(tmp, { recursive: true, force: true }));
+for (const signal of ["SIGINT", "SIGTERM"])
+  process.on(signal, () => process.exit(128 + os.constants.signals[signal]));
+
+const stops = [];
+/** Stops everything started so far, newest first. */
+async function stopAll() {
+  for (const stop of stops.splice(0).reverse()) await stop().catch(() => {});
+}
+let failing;
+/** Reports the first failure, stops everything and exits; later calls wait for the first. */
+function fail(err) {
+  failing ??= (async () => {
+    console.error(err instanceof Error ? err.message : err);
+    await stopAll();
+    process.exit(1);
+  })();
+  return failing;
+}
+setTimeout(() => fail(`Bench exceeded ${DEADLINE_MS / 1000} s.`), DEADLINE_MS).unref();
+
+const log = (msg) => console.error(`[bench] ${msg}`);
+
+try {
+  log("building the Worker (wrangler deploy --dry-run)…");
+  const script = build(path.join(tmp, "dist"), { quiet: true });
+  const raw = readFileSync(script);
+  const bundle = { rawBytes: raw.length, gzipBytes: gzipSync(raw).length };
+
+  const upstream = await startUpstream({ ttfbMs: UPSTREAM_TTFB_MS, chunkGapMs: CHUNK_GAP_MS });
+  stops.push(upstream.stop);
+
+  const { compatibilityDate, compatibilityFlags } = wranglerWorkerOptions();
+  const floor = await serveWorker({
+    script: path.join(ROOT, "bench/passthrough.js"),
+    workerOptions: {
+      compatibilityDate,
+      compatibilityFlags,
+      bindings: { UPSTREAM_URL: `${upstream.url}/chat/completions` },
+    },
+    quiet: true,
+  });
+  stops.push(floor.stop);
+
+  log("starting the gateway (migrations on a fresh local D1)…");
+  const adminToken = randomBytes(24).toString("hex");
+  const config = { providers: { up: { type: "openai-compatible", baseUrl: upstream.url, apiKey: "bench" } } };
+  const gateway = await startGateway({
+    port: 0,
+    persist: path.join(tmp, "state"),
+    script,
+    vars: { ADMIN_TOKEN: adminToken, GATEWAY_CONFIG: JSON.stringify(config) },
+    quiet: true,
+  });
+  stops.push(gateway.stop);
+
+  const created = await fetch(`${gateway.url}/admin/keys`, {
+    method: "POST",
+    headers: { authorization: `Bearer ${adminToken}`, "content-type": "application/json" },
+    body: JSON.stringify({ name: "bench" }),
+  });
+  if (created.status !== 201)
+    throw new Error(`creating a key failed: ${created.status} ${await created.text()}`);
+  const { key } = await created.json();
+
+  const headers = { authorization: `Bearer ${key}`, "content-type": "application/json" };
+  const messages = [{ role: "user", content: "Say hello." }];
+  const plain = JSON.stringify({ model: "up/bench-model", messages });
+  const streaming = JSON.stringify({
+    model: "up/bench-model",
+    messages,
+    stream: true,
+    stream_options: { include_usage: true },
+  });
+  const targets = {
+    floor: { url: floor.url, pid: floor.pid },
+    gateway: { url: `${gateway.url}/v1/chat/completions`, pid: gateway.pid },
+  };
+
+  const results = { load: [], streamTtfb: {}, bundle };
+  for (const connections of CONNECTIONS) {
+    const entry = { connections };
+    for (const [name, t] of Object.entries(targets)) {
+      log(`${name}: ${connections} connection(s), ${WARMUP_SECONDS} s warm-up + ${SECONDS} s…`);
+      const run = { url: t.url, pid: t.pid, headers, body: plain, connections };
+      await load({ ...run, seconds: WARMUP_SECONDS });
+      entry[name] = await load({ ...run, seconds: SECONDS });
+    }
+    results.load.push(entry);
+  }
+  for (const [name, t] of Object.entries(targets)) {
+    log(`${name}: streaming TTFB over ${TTFB_SAMPLES} requests…`);
+    results.streamTtfb[name] = await medianTtfb(t.url, { headers, body: streaming, samples: TTFB_SAMPLES });
+  }
+
+  results.setup = {
+    date: new Date().toISOString(),
+    cpu: os.cpus()[0].model.trim(),
+    cpus: os.availableParallelism(),
+    node: process.versions.node,
+    workerd: execFileSync(`/proc/${gateway.pid}/exe`, ["--version"], { encoding: "utf8" })
+      .replace("workerd", "")
+      .trim(),
+    seconds: SECONDS,
+    warmupSeconds: WARMUP_SECONDS,
+    upstreamTtfbMs: UPSTREAM_TTFB_MS,
+    upstreamChunkGapMs: CHUNK_GAP_MS,
+    ttfbSamples: TTFB_SAMPLES,
+  };
+  await stopAll();
+
+  const outDir = path.join(ROOT, "bench/results");
+  mkdirSync(outDir, { recursive: true });
+  writeFileSync(path.join(outDir, "latest.json"), `${JSON.stringify(results, null, 2)}\n`);
+  console.log(markdown(results));
+  log("wrote bench/results/latest.json");
+} catch (err) {
+  await fail(err);
+}
