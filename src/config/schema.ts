@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 import { PRESET_NAMES } from "../providers/presets";
 
 /** A literal value, or `env:NAME` to read a Worker secret/var at request time. */

@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 
 /**
  * Inbound OpenAI request schemas. They check what the gateway reads or translates and pass every other
