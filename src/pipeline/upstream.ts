@@ -52,6 +52,8 @@ export async function callUpstream(
       } catch (e) {
         clientSignal.removeEventListener("abort", onClientAbort);
         if (last && e === last) throw withRetries(last, tries - 1);
+        // An adapter refused to translate the request (strict mode, an untranslatable field): a 4xx, final.
+        if (e instanceof GatewayError) throw withRetries(e, tries - 1);
         if (clientSignal.aborted)
           throw new GatewayError("upstream_error", "Client closed the request.", { status: 499 });
         last = ctrl.signal.aborted

@@ -1,4 +1,5 @@
 import type { ProviderConfig } from "../config/schema";
+import { floatsToBase64 } from "../formats/embeddings";
 import { formatSse } from "../formats/sse";
 
 type MockConfig = Extract<ProviderConfig, { type: "mock" }>;
@@ -205,7 +206,7 @@ async function embeddings(body: Json): Promise<Json> {
   const data = await Promise.all(
     inputs.map(async (input, index) => {
       const vec = await vectorOf(JSON.stringify(input), dims);
-      const embedding = body.encoding_format === "base64" ? toBase64(vec) : Array.from(vec);
+      const embedding = body.encoding_format === "base64" ? floatsToBase64(vec) : Array.from(vec);
       return { object: "embedding", index, embedding };
     }),
   );
@@ -227,12 +228,6 @@ async function vectorOf(text: string, dims: number): Promise<Float32Array> {
   }
   const norm = Math.hypot(...vec) || 1;
   return vec.map((v) => v / norm);
-}
-
-function toBase64(vec: Float32Array): string {
-  let bin = "";
-  for (const b of new Uint8Array(vec.buffer)) bin += String.fromCharCode(b);
-  return btoa(bin);
 }
 
 function mockError(status: number, message: string): Response {

@@ -749,15 +749,22 @@ export interface Upstreams {
   add(origin: string, opts?: FakeOptions): FakeUpstream;
   /** Shorthand for an Azure OpenAI resource. */
   azure(origin: string, opts: Omit<FakeOptions, "kind">): FakeUpstream;
+  /** Serves an origin with any other fake (another provider's wire format); returns it. */
+  mount<T extends MountedFake>(origin: string, fake: T): T;
   /** Requests to an origin no fake serves (they reject as a network failure). */
   unmatched: string[];
   /** The spy on `globalThis.fetch`. */
   spy: ReturnType<typeof vi.spyOn>;
 }
 
+/** Anything that answers requests for an origin (FakeUpstream, or a fake of another provider's API). */
+export interface MountedFake {
+  handle(req: Request): Promise<Response>;
+}
+
 /** Replaces `globalThis.fetch` with the fakes; restore with `vi.restoreAllMocks()` in `afterEach`. */
 export function installUpstreams(): Upstreams {
-  const fakes = new Map<string, FakeUpstream>();
+  const fakes = new Map<string, MountedFake>();
   const unmatched: string[] = [];
   const spy = vi.spyOn(globalThis, "fetch").mockImplementation(async (input, init) => {
     const req = input instanceof Request && init === undefined ? input : new Request(input, init);
@@ -777,6 +784,10 @@ export function installUpstreams(): Upstreams {
   return {
     add,
     azure: (origin, opts) => add(origin, { ...opts, kind: "azure" }),
+    mount: (origin, fake) => {
+      fakes.set(new URL(origin).origin, fake);
+      return fake;
+    },
     unmatched,
     spy,
   };

@@ -1,0 +1,53 @@
+import { GatewayError } from "../http/errors";
+
+/**
+ * Small helpers shared by the native translators (Anthropic, Gemini, Bedrock, Workers AI) for reading the
+ * canonical (OpenAI) request: message text, data URLs, tool-call arguments and tool names.
+ */
+
+type Json = Record<string, unknown>;
+
+/** The text of a message's content: a string, or its `text` parts joined (other parts ignored). */
+export function textOf(content: unknown): string {
+  if (typeof content === "string") return content;
+  if (!Array.isArray(content)) return "";
+  return content
+    .map((p) =>
+      (p as Json)?.type === "text" && typeof (p as Json).text === "string" ? (p as Json).text : "",
+    )
+    .join("");
+}
+
+/** `data:<mime>;base64,<data>` → its MIME type and base64 payload; null for any other URL. */
+export function parseDataUrl(url: string): { mimeType: string; data: string } | null {
+  const m = /^data:([^;,]+)(?:;[^,]*)?;base64,(.*)$/s.exec(url);
+  return m ? { mimeType: (m[1] as string).toLowerCase(), data: m[2] as string } : null;
+}
+
+/** A tool call's `arguments` JSON text → an object; a 400 naming `param` when it is not a JSON object. */
+export function parseArguments(args: string, param: string): Json {
+  if (args.trim() === "") return {};
+  try {
+    const v: unknown = JSON.parse(args);
+    if (typeof v === "object" && v !== null && !Array.isArray(v)) return v as Json;
+  } catch {
+    // Reported below.
+  }
+  throw new GatewayError("invalid_request", `${param} must be a JSON object.`, { param });
+}
+
+/**
+ * The function name of the tool call a tool result answers: the nearest assistant message before
+ * `before` that made a call with this id (ids may repeat across turns). Undefined when none did.
+ */
+export function toolNameFor(messages: readonly Json[], before: number, id: unknown): string | undefined {
+  for (let i = before - 1; i >= 0; i--) {
+    const m = messages[i] as Json;
+    if (m.role !== "assistant" || !Array.isArray(m.tool_calls)) continue;
+    for (const t of m.tool_calls as Json[]) {
+      const fn = t.function as Json | undefined;
+      if (t.id === id && typeof fn?.name === "string") return fn.name;
+    }
+  }
+  return undefined;
+}
