@@ -7,9 +7,10 @@ import { adminKeys } from "./routes/admin-keys";
 import { chat } from "./routes/chat";
 import { embeddings } from "./routes/embeddings";
 import { health } from "./routes/health";
+import { messages } from "./routes/messages";
 import { models } from "./routes/models";
 
-const POST_ONLY = ["/v1/chat/completions", "/v1/embeddings"];
+const POST_ONLY = ["/v1/chat/completions", "/v1/embeddings", "/v1/messages"];
 
 /** Builds the app: middleware order and route registration, nothing else. */
 export function createApp() {
@@ -21,6 +22,7 @@ export function createApp() {
   app.route("/", health);
   app.route("/", chat);
   app.route("/", embeddings);
+  app.route("/", messages);
   app.route("/", models);
   app.route("/", adminKeys);
   app.on(["GET", "PUT", "PATCH", "DELETE"], POST_ONLY, (c) => {
@@ -39,7 +41,8 @@ export function createApp() {
       console.error(
         JSON.stringify({ event: "sluice.error", requestId: c.var.requestId, error: String(err) }),
       );
-    return errorResponse(err, c.var.requestId ? { "x-request-id": c.var.requestId } : {});
+    const shape = c.req.path === "/v1/messages" ? "anthropic" : "openai";
+    return errorResponse(err, c.var.requestId ? { "x-request-id": c.var.requestId } : {}, shape);
   });
   return app;
 }

@@ -75,9 +75,36 @@ export class GatewayError extends Error {
   }
 }
 
-/** Builds the JSON error response for any thrown value; unknown errors become a 500 without details. */
-export function errorResponse(err: unknown, extraHeaders: Record<string, string> = {}): Response {
+/** Anthropic's error `type` for a status, as its API and SDK name them. */
+function anthropicType(status: number): string {
+  const types: Record<number, string> = {
+    400: "invalid_request_error",
+    401: "authentication_error",
+    403: "permission_error",
+    404: "not_found_error",
+    413: "request_too_large",
+    429: "rate_limit_error",
+    503: "overloaded_error",
+    529: "overloaded_error",
+  };
+  return types[status] ?? (status >= 500 ? "api_error" : "invalid_request_error");
+}
+
+/**
+ * Builds the JSON error response for any thrown value; unknown errors become a 500 without details.
+ * `shape` picks the wire format: OpenAI's everywhere, Anthropic's (`{"type":"error","error":{type,message}}`)
+ * on the Anthropic-format endpoint.
+ */
+export function errorResponse(
+  err: unknown,
+  extraHeaders: Record<string, string> = {},
+  shape: "openai" | "anthropic" = "openai",
+): Response {
   const e = err instanceof GatewayError ? err : new GatewayError("internal_error", "Internal error");
   const headers = new Headers({ "content-type": "application/json", ...e.headers, ...extraHeaders });
-  return new Response(JSON.stringify(e.body()), { status: e.status, headers });
+  const body =
+    shape === "anthropic"
+      ? { type: "error", error: { type: anthropicType(e.status), message: e.message } }
+      : e.body();
+  return new Response(JSON.stringify(body), { status: e.status, headers });
 }

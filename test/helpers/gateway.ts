@@ -1,4 +1,5 @@
 import { createExecutionContext, env, waitOnExecutionContext } from "cloudflare:test";
+import Anthropic from "@anthropic-ai/sdk";
 import OpenAI from "openai";
 import worker from "../../src/index";
 
@@ -17,6 +18,8 @@ export interface Gateway {
   createKey(body?: Record<string, unknown>): Promise<string>;
   /** The official OpenAI SDK pointed at this gateway. */
   openai(apiKey: string, opts?: { maxRetries?: number }): OpenAI;
+  /** The official Anthropic SDK pointed at this gateway (`/v1/messages`). */
+  anthropic(apiKey: string, opts?: { defaultHeaders?: Record<string, string> }): Anthropic;
 }
 
 /** A gateway bound to a config (`GATEWAY_CONFIG`) and any extra vars (provider secrets). */
@@ -44,6 +47,9 @@ export function gateway(config?: TestConfig, vars: Record<string, string> = {}):
     },
     openai(apiKey, opts = {}) {
       return new OpenAI({ apiKey, baseURL: `${BASE}/v1`, fetch: call, maxRetries: opts.maxRetries ?? 0 });
+    },
+    anthropic(apiKey, opts = {}) {
+      return new Anthropic({ apiKey, baseURL: BASE, fetch: call, maxRetries: 0, ...opts });
     },
   };
   return g;
