@@ -28,8 +28,8 @@ export interface NativeSpec {
   readError(res: Response): Promise<UpstreamErrorInfo>;
   /** When true, a dropped field is a 400 instead of a header. */
   strict?: boolean | undefined;
-  /** Transport (tests and local doubles may replace it). */
-  fetch?: (req: Request) => Promise<Response>;
+  /** Transport: `fetch` by default; a binding-backed provider (Workers AI) answers the request itself. */
+  fetch?: (req: Request, call: UpstreamCall) => Promise<Response>;
 }
 
 const isCompletion = (v: Completion | Record<string, unknown>): v is Completion =>
@@ -40,7 +40,7 @@ const isCompletion = (v: Completion | Record<string, unknown>): v is Completion 
  * and translate a 2xx answer back to OpenAI wire format. Error answers pass back as they are for `readError`.
  */
 export function nativeAdapter(spec: NativeSpec): ProviderAdapter {
-  const send = spec.fetch ?? ((req: Request) => fetch(req));
+  const send = spec.fetch ?? ((req: Request, _call: UpstreamCall) => fetch(req));
   return {
     async send(call) {
       const r = await spec.request(call);
@@ -53,6 +53,7 @@ export function nativeAdapter(spec: NativeSpec): ProviderAdapter {
       }
       const res = await send(
         new Request(r.url, { method: "POST", headers: r.headers, body: r.body, signal: call.signal }),
+        call,
       );
       if (!res.ok) return res;
       const headers = new Headers();

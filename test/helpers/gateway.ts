@@ -22,8 +22,8 @@ export interface Gateway {
   anthropic(apiKey: string, opts?: { defaultHeaders?: Record<string, string> }): Anthropic;
 }
 
-/** A gateway bound to a config (`GATEWAY_CONFIG`) and any extra vars (provider secrets). */
-export function gateway(config?: TestConfig, vars: Record<string, string> = {}): Gateway {
+/** A gateway bound to a config (`GATEWAY_CONFIG`) and any extra vars (provider secrets) or bindings. */
+export function gateway(config?: TestConfig, vars: Record<string, unknown> = {}): Gateway {
   const testEnv = { ...env, ...vars, ...(config ? { GATEWAY_CONFIG: JSON.stringify(config) } : {}) };
   const pending: ExecutionContext[] = [];
   const call = async (input: string | URL | Request, init?: RequestInit) => {
