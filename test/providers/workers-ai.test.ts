@@ -133,7 +133,7 @@ describe("Workers AI provider through the AI binding", () => {
       ],
     });
     expect(answer.choices[0]?.message.content).toBe("Tool said: 21C");
-    expect((ai.calls.at(-1)?.inputs.messages as Json[])[2]).toEqual({
+    expect((ai.calls.at(-1)?.inputs.messages as Json[] | undefined)?.[2]).toEqual({
       role: "tool",
       content: "21C",
       tool_call_id: String(call?.id),
