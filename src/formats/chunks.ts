@@ -35,6 +35,26 @@ export function wireUsage(u: {
   return out;
 }
 
+/**
+ * Canonical usage for providers whose input count leaves out cache reads and writes (Anthropic, Bedrock):
+ * OpenAI's `prompt_tokens` includes them, so they are added back.
+ */
+export function wireUsageFromUncached(u: {
+  uncachedInput: number;
+  cacheRead: number;
+  cacheWrite: number;
+  output: number;
+  reasoning?: number;
+}): WireUsage {
+  return wireUsage({
+    input: u.uncachedInput + u.cacheRead + u.cacheWrite,
+    output: u.output,
+    cachedInput: u.cacheRead,
+    cacheWrite: u.cacheWrite,
+    reasoning: u.reasoning ?? 0,
+  });
+}
+
 export interface ToolCall {
   id: string;
   name: string;

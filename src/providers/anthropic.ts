@@ -4,7 +4,7 @@ import {
   type FinishReason,
   type StreamTranslator,
   translateSse,
-  wireUsage,
+  wireUsageFromUncached,
 } from "../formats/chunks";
 import { nativeAdapter } from "./native";
 import { parseArguments, parseDataUrl, textOf } from "./translate";
@@ -179,13 +179,11 @@ export function toAnthropicRequest(call: UpstreamCall, p: Config): { body: Json;
 /** Anthropic usage → canonical usage (Anthropic's input_tokens excludes cache reads and writes). */
 export function usageOf(u: Json | undefined) {
   const n = (v: unknown) => (typeof v === "number" ? v : 0);
-  const read = n(u?.cache_read_input_tokens);
-  const write = n(u?.cache_creation_input_tokens);
-  return wireUsage({
-    input: n(u?.input_tokens) + read + write,
+  return wireUsageFromUncached({
+    uncachedInput: n(u?.input_tokens),
+    cacheRead: n(u?.cache_read_input_tokens),
+    cacheWrite: n(u?.cache_creation_input_tokens),
     output: n(u?.output_tokens),
-    cachedInput: read,
-    cacheWrite: write,
     reasoning: n((u?.output_tokens_details as Json | null | undefined)?.thinking_tokens),
   });
 }

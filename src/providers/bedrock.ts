@@ -5,7 +5,7 @@ import {
   type Completion,
   type FinishReason,
   translateBytes,
-  wireUsage,
+  wireUsageFromUncached,
 } from "../formats/chunks";
 import { EventStreamDecoder } from "../formats/event-stream";
 import { nativeAdapter } from "./native";
@@ -140,13 +140,11 @@ export function toConverseRequest(body: Json): { body: Json; dropped: string[] }
 /** Converse usage → canonical usage (inputTokens excludes cache reads and writes). */
 function usageOf(u: Json | undefined) {
   const n = (v: unknown) => (typeof v === "number" ? v : 0);
-  const read = n(u?.cacheReadInputTokens);
-  const write = n(u?.cacheWriteInputTokens);
-  return wireUsage({
-    input: n(u?.inputTokens) + read + write,
+  return wireUsageFromUncached({
+    uncachedInput: n(u?.inputTokens),
+    cacheRead: n(u?.cacheReadInputTokens),
+    cacheWrite: n(u?.cacheWriteInputTokens),
     output: n(u?.outputTokens),
-    cachedInput: read,
-    cacheWrite: write,
   });
 }
 
