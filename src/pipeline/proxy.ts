@@ -1,6 +1,6 @@
 import type { Context } from "hono";
 import { type Route, resolveModel } from "../config/resolve";
-import type { Usage } from "../formats/usage";
+import { type Usage, usageOfJson } from "../formats/usage";
 import type { AppEnv } from "../http/context";
 import { GatewayError } from "../http/errors";
 import { assertModelAllowed } from "../keys/allow";
@@ -17,6 +17,10 @@ export interface ProxyCall {
   headers: Record<string, string>;
   /** Records the call once its usage is known (off the response path, via waitUntil). */
   finish(outcome: Promise<{ usage: Usage | null; completed: boolean }>): void;
+  /** Reads a JSON answer whole and records the call with its usage; returns the text. */
+  text(): Promise<string>;
+  /** A streaming response around `body` with SSE headers and the proxied-call headers. */
+  sse(body: ReadableStream<Uint8Array>): Response;
 }
 
 export async function proxy(
@@ -80,5 +84,18 @@ export async function proxy(
       ),
     );
   };
-  return { route, up, headers, finish };
+  const text = async () => {
+    const t = await up.response.text();
+    finish(Promise.resolve({ usage: usageOfJson(t), completed: true }));
+    return t;
+  };
+  const sse = (stream: ReadableStream<Uint8Array>) =>
+    new Response(stream, {
+      headers: {
+        "content-type": "text/event-stream; charset=utf-8",
+        "cache-control": "no-cache",
+        ...headers,
+      },
+    });
+  return { route, up, headers, finish, text, sse };
 }

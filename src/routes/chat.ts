@@ -1,6 +1,5 @@
 import { Hono } from "hono";
 import { chatRequestSchema } from "../formats/openai";
-import { usageOfJson } from "../formats/usage";
 import type { AppEnv } from "../http/context";
 import { parseBody, readJson } from "../http/validate";
 import { proxy } from "../pipeline/proxy";
@@ -17,16 +16,9 @@ export const chat = new Hono<AppEnv>().post("/v1/chat/completions", async (c) =>
     const wantsUsage = body.stream_options?.include_usage === true;
     const watched = watchChatStream(response.body, !wantsUsage);
     call.finish(watched.done);
-    return new Response(watched.body, {
-      headers: {
-        "content-type": "text/event-stream; charset=utf-8",
-        "cache-control": "no-cache",
-        ...call.headers,
-      },
-    });
+    return call.sse(watched.body);
   }
-
-  const text = await response.text();
-  call.finish(Promise.resolve({ usage: usageOfJson(text), completed: true }));
-  return new Response(text, { headers: { "content-type": "application/json", ...call.headers } });
+  return new Response(await call.text(), {
+    headers: { "content-type": "application/json", ...call.headers },
+  });
 });

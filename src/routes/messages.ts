@@ -5,7 +5,6 @@ import {
   toAnthropicMessage,
   toAnthropicStream,
 } from "../formats/anthropic";
-import { usageOfJson } from "../formats/usage";
 import type { AppEnv } from "../http/context";
 import { parseBody, readJson } from "../http/validate";
 import { proxy } from "../pipeline/proxy";
@@ -30,16 +29,8 @@ export const messages = new Hono<AppEnv>().post("/v1/messages", async (c) => {
   if (stream && response.body) {
     const watched = watchChatStream(response.body, false);
     call.finish(watched.done);
-    return new Response(toAnthropicStream(watched.body, version), {
-      headers: {
-        "content-type": "text/event-stream; charset=utf-8",
-        "cache-control": "no-cache",
-        ...call.headers,
-      },
-    });
+    return call.sse(toAnthropicStream(watched.body, version));
   }
-
-  const text = await response.text();
-  call.finish(Promise.resolve({ usage: usageOfJson(text), completed: true }));
+  const text = await call.text();
   return c.json(toAnthropicMessage(JSON.parse(text) as Record<string, unknown>, version), 200, call.headers);
 });
