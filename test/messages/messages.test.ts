@@ -209,6 +209,44 @@ describe("/v1/messages translated to other providers", () => {
     });
   });
 
+  it("completes a tool round trip with the Anthropic SDK against an OpenAI upstream, streaming and not", async () => {
+    const net = installUpstreams();
+    const openai: FakeUpstream = net.add("https://api.openai.com", { apiKey: "sk-openai" });
+    const g = gateway(
+      { providers: { openai: { type: "openai", apiKey: "env:OPENAI_API_KEY" } }, models: {} },
+      { OPENAI_API_KEY: "sk-openai" },
+    );
+    const sdk = g.anthropic(await g.createKey());
+    openai.reply((body) =>
+      (body.messages as Json[]).some((m) => m.role === "tool")
+        ? { content: "Sunny in Rome." }
+        : { toolCalls: [{ id: "call_abc", name: "get_weather", arguments: '{"city":"Rome"}' }] },
+    );
+    const ask = { model: "openai/gpt-4.1", max_tokens: 64, tools: [WEATHER] };
+    const streamed = await sdk.messages
+      .stream({ ...ask, messages: [{ role: "user", content: "Rome?" }] })
+      .finalMessage();
+    expect(streamed.stop_reason).toBe("tool_use");
+    expect(streamed.content).toEqual([
+      { type: "tool_use", id: "call_abc", name: "get_weather", input: { city: "Rome" } },
+    ]);
+    expect(streamed.usage.output_tokens).toBeGreaterThan(0);
+
+    const plain = await sdk.messages.create({ ...ask, messages: [{ role: "user", content: "Rome?" }] });
+    expect(plain.content).toEqual(streamed.content);
+
+    const answer = await sdk.messages.create({
+      ...ask,
+      messages: [
+        { role: "user", content: "Rome?" },
+        { role: "assistant", content: plain.content },
+        { role: "user", content: [{ type: "tool_result", tool_use_id: "call_abc", content: "sunny" }] },
+      ],
+    });
+    expect(answer.content).toEqual([{ type: "text", text: "Sunny in Rome." }]);
+    expect(answer.stop_reason).toBe("end_turn");
+  });
+
   it("round-trips through an Anthropic upstream with the SDK, streaming tool calls included", async () => {
     const claude = installUpstreams().mount("https://api.anthropic.com", new FakeAnthropic("sk-ant-test"));
     const g = gateway(

@@ -77,6 +77,21 @@ describe("Workers AI provider through the AI binding", () => {
     expect(strict.ai.calls).toHaveLength(0);
   });
 
+  it("sends the text of an image message and lists the image part as dropped (the binding takes text content)", async () => {
+    const { g, key, ai } = await setup();
+    const content = [
+      { type: "text", text: "Describe" },
+      { type: "image_url", image_url: { url: "data:image/png;base64,iVBORw0KGgo=" } },
+    ];
+    const res = await g.fetch(
+      "/v1/chat/completions",
+      post({ model: `cf/${LLAMA}`, messages: [{ role: "user", content }] }, key),
+    );
+    expect(res.status).toBe(200);
+    expect(res.headers.get("x-sluice-dropped-params")).toBe("messages[0].content");
+    expect(ai.calls[0]?.inputs.messages).toEqual([{ role: "user", content: "Describe" }]);
+  });
+
   it("streams text and usage as OpenAI chunks", async () => {
     const { g, key, ai } = await setup();
     ai.text = "one two three";
