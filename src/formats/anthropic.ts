@@ -13,17 +13,17 @@ type Json = Record<string, unknown>;
 const block = z.looseObject({ type: z.string().min(1) });
 
 export const messagesRequestSchema = z.looseObject({
-  model: z.string({ message: "model: Field required" }).min(1),
-  max_tokens: z.number({ message: "max_tokens: Field required" }).int().min(1),
+  model: z.string({ message: "Field required" }).min(1, "Field required"),
+  max_tokens: z.number({ message: "Field required" }).int().min(1, "must be at least 1"),
   messages: z
     .array(
       z.looseObject({
         role: z.enum(["user", "assistant", "system"]),
         content: z.union([z.string(), z.array(block)]),
       }),
-      { message: "messages: Field required" },
+      { message: "Field required" },
     )
-    .min(1),
+    .min(1, "at least one message is required"),
   system: z.union([z.string(), z.array(block)]).optional(),
   stream: z.boolean().optional(),
   stop_sequences: z.array(z.string()).optional(),
