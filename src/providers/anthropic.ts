@@ -7,7 +7,7 @@ import {
   wireUsageFromUncached,
 } from "../formats/chunks";
 import { nativeAdapter } from "./native";
-import { parseArguments, parseDataUrl, textOf } from "./translate";
+import { errorBody, parseArguments, parseDataUrl, textOf } from "./translate";
 import type { ProviderAdapter, UpstreamCall, UpstreamErrorInfo } from "./types";
 
 type Config = Extract<ProviderConfig, { type: "anthropic" }>;
@@ -274,17 +274,11 @@ export function anthropicStream(): StreamTranslator {
 
 /** Reads Anthropic's `{"type":"error","error":{"type","message"}}`. */
 export async function readAnthropicError(res: Response): Promise<UpstreamErrorInfo> {
-  const text = await res.text().catch(() => "");
-  try {
-    const err = ((JSON.parse(text) as Json).error ?? {}) as Json;
-    if (typeof err.message === "string") {
-      const type = typeof err.type === "string" ? err.type : undefined;
-      return { message: err.message, type, code: type };
-    }
-  } catch {
-    // Not JSON: the text itself.
-  }
-  return { message: text.slice(0, 500) || `HTTP ${res.status}` };
+  const { json, fallback } = await errorBody(res);
+  const err = ((json as Json | undefined)?.error ?? {}) as Json;
+  if (typeof err.message !== "string") return { message: fallback };
+  const type = typeof err.type === "string" ? err.type : undefined;
+  return { message: err.message, type, code: type };
 }
 
 /**

@@ -9,7 +9,7 @@ import {
 } from "../formats/chunks";
 import { EventStreamDecoder } from "../formats/event-stream";
 import { nativeAdapter } from "./native";
-import { parseArguments, parseDataUrl, textOf } from "./translate";
+import { errorBody, parseArguments, parseDataUrl, textOf } from "./translate";
 import type { ProviderAdapter, UpstreamCall, UpstreamErrorInfo } from "./types";
 
 type Config = Extract<ProviderConfig, { type: "bedrock" }>;
@@ -231,15 +231,9 @@ export function converseStreamDecoder(w: ChunkWriter): { push(bytes: Uint8Array)
 /** Bedrock errors: `{"message"}` with the kind in `x-amzn-ErrorType` (`ValidationException:…`). */
 export async function readBedrockError(res: Response): Promise<UpstreamErrorInfo> {
   const kind = (res.headers.get("x-amzn-errortype") ?? "").split(":")[0] || undefined;
-  const text = await res.text().catch(() => "");
-  let message = text.slice(0, 500) || `HTTP ${res.status}`;
-  try {
-    const j = JSON.parse(text) as Json;
-    message = String(j.message ?? j.Message ?? message);
-  } catch {
-    // Plain text.
-  }
-  return { message, type: kind, code: kind };
+  const { json, fallback } = await errorBody(res);
+  const j = (json ?? {}) as Json;
+  return { message: String(j.message ?? j.Message ?? fallback), type: kind, code: kind };
 }
 
 /**

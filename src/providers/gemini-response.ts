@@ -8,6 +8,7 @@ import {
 } from "../formats/chunks";
 import { embeddingsBody } from "../formats/embeddings";
 import { THOUGHT_MARK } from "./gemini-request";
+import { errorBody } from "./translate";
 import type { UpstreamErrorInfo } from "./types";
 
 /**
@@ -179,13 +180,8 @@ export function fromEmbed(res: Json, req: Json, model: string): Json {
  * `reason` when there is one (`API_KEY_INVALID`), param = the first BadRequest field violation.
  */
 export async function readGeminiError(res: Response): Promise<UpstreamErrorInfo> {
-  const text = await res.text().catch(() => "");
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch {
-    return { message: text.slice(0, 500) || res.statusText || `HTTP ${res.status}` };
-  }
+  const { json, fallback } = await errorBody(res);
+  if (json === undefined) return { message: fallback };
   const root = (Array.isArray(json) ? json[0] : json) as Json | undefined;
   const err = (typeof root?.error === "object" && root.error ? root.error : {}) as Json;
   const details = (Array.isArray(err.details) ? err.details : []) as Json[];
@@ -194,10 +190,7 @@ export async function readGeminiError(res: Response): Promise<UpstreamErrorInfo>
     details.find((d) => Array.isArray(d.fieldViolations))?.fieldViolations as Json[] | undefined
   )?.[0]?.field;
   return {
-    message:
-      typeof err.message === "string" && err.message
-        ? err.message
-        : text.slice(0, 500) || `HTTP ${res.status}`,
+    message: typeof err.message === "string" && err.message ? err.message : fallback,
     type: typeof err.status === "string" ? err.status.toLowerCase() : undefined,
     code: reason,
     param: typeof field === "string" ? field : null,

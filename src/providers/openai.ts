@@ -1,4 +1,5 @@
 import type { Target } from "../config/resolve";
+import { errorBody } from "./translate";
 import type { Operation, ProviderAdapter, UpstreamCall, UpstreamErrorInfo } from "./types";
 
 const PATHS: Record<Operation, string> = { chat: "/chat/completions", embeddings: "/embeddings" };
@@ -65,20 +66,15 @@ export function openAIWire(spec: OpenAIWireSpec): ProviderAdapter {
 
 /** Reads `{"error":{message,type,code,param}}`, `{"error":"…"}`, `{"message":"…"}` or plain text. */
 export async function readOpenAIError(res: Response): Promise<UpstreamErrorInfo> {
-  const text = await res.text().catch(() => "");
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch {
-    return { message: text.slice(0, 500) || res.statusText || `HTTP ${res.status}` };
-  }
+  const { json, fallback } = await errorBody(res);
+  if (json === undefined) return { message: fallback };
   const root = (Array.isArray(json) ? json[0] : json) as Record<string, unknown> | undefined;
   const err = root?.error;
   if (typeof err === "string") return { message: err };
   const o = (typeof err === "object" && err !== null ? err : (root ?? {})) as Record<string, unknown>;
   const str = (v: unknown) => (typeof v === "string" ? v : typeof v === "number" ? String(v) : undefined);
   return {
-    message: str(o.message) ?? (text.slice(0, 500) || `HTTP ${res.status}`),
+    message: str(o.message) ?? fallback,
     type: str(o.type),
     code: str(o.code),
     param: str(o.param) ?? null,

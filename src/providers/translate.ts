@@ -51,3 +51,17 @@ export function toolNameFor(messages: readonly Json[], before: number, id: unkno
   }
   return undefined;
 }
+
+/**
+ * An upstream error answer's body: its JSON (undefined when it is not JSON) and a plain-text message to fall
+ * back on (the text cut to 500 characters, else the status). Every provider's `readError` starts here.
+ */
+export async function errorBody(res: Response): Promise<{ json: unknown; fallback: string }> {
+  const text = await res.text().catch(() => "");
+  const fallback = text.slice(0, 500) || res.statusText || `HTTP ${res.status}`;
+  try {
+    return { json: JSON.parse(text), fallback };
+  } catch {
+    return { json: undefined, fallback };
+  }
+}
