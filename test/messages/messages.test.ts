@@ -141,15 +141,19 @@ describe("/v1/messages for clients of API 2023-06-01 (x-api-key)", () => {
   });
 });
 
+/** The Anthropic SDK against Sluice, with a strict OpenAI fake as the upstream. */
+async function openaiUpstream(): Promise<{ openai: FakeUpstream; sdk: Anthropic }> {
+  const openai = installUpstreams().add("https://api.openai.com", { apiKey: "sk-openai" });
+  const g = gateway(
+    { providers: { openai: { type: "openai", apiKey: "env:OPENAI_API_KEY" } }, models: {} },
+    { OPENAI_API_KEY: "sk-openai" },
+  );
+  return { openai, sdk: g.anthropic(await g.createKey()) };
+}
+
 describe("/v1/messages translated to other providers", () => {
   it("sends an OpenAI upstream the canonical translation of system, tools, images and tool results", async () => {
-    const net = installUpstreams();
-    const openai: FakeUpstream = net.add("https://api.openai.com", { apiKey: "sk-openai" });
-    const g = gateway(
-      { providers: { openai: { type: "openai", apiKey: "env:OPENAI_API_KEY" } }, models: {} },
-      { OPENAI_API_KEY: "sk-openai" },
-    );
-    const sdk = g.anthropic(await g.createKey());
+    const { openai, sdk } = await openaiUpstream();
     await sdk.messages.create({
       model: "openai/gpt-4.1",
       max_tokens: 64,
@@ -210,13 +214,7 @@ describe("/v1/messages translated to other providers", () => {
   });
 
   it("completes a tool round trip with the Anthropic SDK against an OpenAI upstream, streaming and not", async () => {
-    const net = installUpstreams();
-    const openai: FakeUpstream = net.add("https://api.openai.com", { apiKey: "sk-openai" });
-    const g = gateway(
-      { providers: { openai: { type: "openai", apiKey: "env:OPENAI_API_KEY" } }, models: {} },
-      { OPENAI_API_KEY: "sk-openai" },
-    );
-    const sdk = g.anthropic(await g.createKey());
+    const { openai, sdk } = await openaiUpstream();
     openai.reply((body) =>
       (body.messages as Json[]).some((m) => m.role === "tool")
         ? { content: "Sunny in Rome." }

@@ -1,6 +1,6 @@
-import type { ChatCompletionTool } from "openai/resources/chat/completions";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { FakeAnthropic } from "../helpers/anthropic-upstream";
+import { WEATHER_TOOL } from "../helpers/fixtures";
 import { gateway, post } from "../helpers/gateway";
 import { installUpstreams, readSse } from "../helpers/upstream";
 
@@ -13,14 +13,7 @@ const config = (extra: Json = {}) => ({
   models: { smart: { targets: [{ provider: "claude", model: "claude-sonnet-5-5" }] } },
 });
 
-const TOOL: ChatCompletionTool = {
-  type: "function",
-  function: {
-    name: "get_weather",
-    description: "Current weather",
-    parameters: { type: "object", properties: { city: { type: "string" } }, required: ["city"] },
-  },
-};
+const TOOL = WEATHER_TOOL;
 
 let claude: FakeAnthropic;
 beforeEach(() => {
@@ -143,7 +136,7 @@ describe("Anthropic provider: the request Sluice builds", () => {
     const res = await g.fetch("/v1/chat/completions", post(body, key));
     expect(res.status).toBe(200);
     expect(sent().body.tools).toEqual([
-      { name: "get_weather", description: "Current weather", input_schema: TOOL.function.parameters },
+      { name: "get_weather", description: "Weather", input_schema: TOOL.function.parameters },
     ]);
     expect(sent().body.tool_choice).toEqual({ type: "any", disable_parallel_tool_use: true });
     expect(sent().body.messages).toEqual([

@@ -1,21 +1,14 @@
-import type { ChatCompletionTool } from "openai/resources/chat/completions";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { type EventMessage, EventStreamDecoder } from "../../src/formats/event-stream";
 import { BEDROCK_ORIGIN, CREDS, FakeBedrock, frame, streamBytes } from "../helpers/bedrock-upstream";
+import { WEATHER_TOOL } from "../helpers/fixtures";
 import { gateway, post } from "../helpers/gateway";
 import { installUpstreams, readSse } from "../helpers/upstream";
 
 type Json = Record<string, unknown>;
 const MODEL = "anthropic.claude-sonnet-4-5-20250929-v1:0";
 const hi = [{ role: "user" as const, content: "hi" }];
-const TOOL: ChatCompletionTool = {
-  type: "function",
-  function: {
-    name: "get_weather",
-    description: "Weather",
-    parameters: { type: "object", properties: { city: { type: "string" } }, required: ["city"] },
-  },
-};
+const TOOL = WEATHER_TOOL;
 
 const config = (extra: Json = {}) => ({
   providers: {

@@ -1,5 +1,5 @@
-import type { ChatCompletionTool } from "openai/resources/chat/completions";
 import { describe, expect, it } from "vitest";
+import { WEATHER_TOOL } from "../helpers/fixtures";
 import { gateway, post } from "../helpers/gateway";
 import { readSse } from "../helpers/upstream";
 import { FakeAi } from "../helpers/workers-ai-binding";
@@ -7,14 +7,7 @@ import { FakeAi } from "../helpers/workers-ai-binding";
 type Json = Record<string, unknown>;
 const LLAMA = "@cf/meta/llama-3.1-8b-instruct";
 const CONFIG = { providers: { cf: { type: "workers-ai" } }, models: {} };
-const TOOL: ChatCompletionTool = {
-  type: "function",
-  function: {
-    name: "get_weather",
-    description: "Weather",
-    parameters: { type: "object", properties: { city: { type: "string" } }, required: ["city"] },
-  },
-};
+const TOOL = WEATHER_TOOL;
 
 async function setup(ai: FakeAi | null = new FakeAi(), config: Json = CONFIG) {
   const g = gateway(config, ai ? { AI: ai } : {});
