@@ -118,6 +118,19 @@ export const configSchema = z
         cacheTtlSeconds: z.number().int().min(0).max(300).default(30),
       })
       .default({ cacheTtlSeconds: 30 }),
+    /** Prices per model (`provider/model` or model name), USD per million tokens; they win over the price table. */
+    pricing: z
+      .record(
+        z.string().min(1),
+        z.strictObject({
+          input: z.number().min(0),
+          output: z.number().min(0),
+          cachedInput: z.number().min(0).optional(),
+          cacheWrite: z.number().min(0).optional(),
+          reasoning: z.number().min(0).optional(),
+        }),
+      )
+      .default({}),
     limits: z
       .strictObject({
         maxBodyBytes: z

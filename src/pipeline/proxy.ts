@@ -6,6 +6,7 @@ import { GatewayError } from "../http/errors";
 import { assertModelAllowed } from "../keys/allow";
 import { DROPPED_HEADER } from "../providers/native";
 import type { Operation } from "../providers/types";
+import { costPicoUsd, formatUsd, pricesFor } from "../spend/pricing";
 import { type CallRecord, recordCall } from "./record";
 import { callUpstream, type UpstreamSuccess } from "./upstream";
 
@@ -17,7 +18,7 @@ export interface ProxyCall {
   headers: Record<string, string>;
   /** Records the call once its usage is known (off the response path, via waitUntil). */
   finish(outcome: Promise<{ usage: Usage | null; completed: boolean }>): void;
-  /** Reads a JSON answer whole and records the call with its usage; returns the text. */
+  /** Reads a JSON answer whole, adds `x-sluice-cost-usd` to `headers` (when priced) and records the call. */
   text(): Promise<string>;
   /** A streaming response around `body` with SSE headers and the proxied-call headers. */
   sse(body: ReadableStream<Uint8Array>): Response;
@@ -32,16 +33,17 @@ export async function proxy(
   const started = Date.now();
   const route = resolveModel(c.var.config, body.model);
   assertModelAllowed(c.var.key, body.model);
-  const base: Omit<CallRecord, "status" | "errorCode" | "usage" | "completed" | "latencyMs"> = {
-    requestId: c.var.requestId,
-    keyId: c.var.key.id,
-    model: body.model,
-    provider: null,
-    upstreamModel: null,
-    op,
-    stream,
-    retries: 0,
-  };
+  const base: Omit<CallRecord, "status" | "errorCode" | "usage" | "costPicoUsd" | "completed" | "latencyMs"> =
+    {
+      requestId: c.var.requestId,
+      keyId: c.var.key.id,
+      model: body.model,
+      provider: null,
+      upstreamModel: null,
+      op,
+      stream,
+      retries: 0,
+    };
   let up: UpstreamSuccess;
   try {
     up = await callUpstream(route, { op, body, stream, env: c.env }, c.req.raw.signal);
@@ -52,6 +54,7 @@ export async function proxy(
         status: e.status,
         errorCode: e.wireCode,
         usage: null,
+        costPicoUsd: 0,
         completed: false,
         retries: Number(e.headers["x-sluice-retries"] ?? 0),
         latencyMs: Date.now() - started,
@@ -67,6 +70,10 @@ export async function proxy(
   };
   const dropped = up.response.headers.get(DROPPED_HEADER);
   if (dropped) headers[DROPPED_HEADER] = dropped;
+  const cost = (usage: Usage | null): number | null => {
+    const prices = usage ? pricesFor(c.var.config, up.target, usage.inputTokens) : null;
+    return usage && prices ? costPicoUsd(usage, prices) : null;
+  };
   const finish: ProxyCall["finish"] = (outcome) => {
     c.executionCtx.waitUntil(
       outcome.then(({ usage, completed }) =>
@@ -78,6 +85,7 @@ export async function proxy(
           status: up.response.status,
           errorCode: null,
           usage,
+          costPicoUsd: cost(usage),
           completed,
           latencyMs: Date.now() - started,
         }),
@@ -86,7 +94,10 @@ export async function proxy(
   };
   const text = async () => {
     const t = await up.response.text();
-    finish(Promise.resolve({ usage: usageOfJson(t), completed: true }));
+    const usage = usageOfJson(t);
+    const usd = cost(usage);
+    if (usd !== null) headers["x-sluice-cost-usd"] = formatUsd(usd);
+    finish(Promise.resolve({ usage, completed: true }));
     return t;
   };
   const sse = (stream: ReadableStream<Uint8Array>) =>

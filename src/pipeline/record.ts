@@ -16,6 +16,8 @@ export interface CallRecord {
   completed: boolean;
   retries: number;
   usage: Usage | null;
+  /** Cost in pico-USD (10⁻¹² USD); null when the model has no price (unpriced, not $0). */
+  costPicoUsd: number | null;
   latencyMs: number;
 }
 

@@ -18,7 +18,6 @@ export const chat = new Hono<AppEnv>().post("/v1/chat/completions", async (c) =>
     call.finish(watched.done);
     return call.sse(watched.body);
   }
-  return new Response(await call.text(), {
-    headers: { "content-type": "application/json", ...call.headers },
-  });
+  const text = await call.text(); // adds x-sluice-cost-usd to call.headers
+  return new Response(text, { headers: { "content-type": "application/json", ...call.headers } });
 });

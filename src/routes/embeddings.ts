@@ -8,7 +8,6 @@ import { proxy } from "../pipeline/proxy";
 export const embeddings = new Hono<AppEnv>().post("/v1/embeddings", async (c) => {
   const body = parseBody(embeddingsRequestSchema, await readJson(c.req.raw));
   const call = await proxy(c, "embeddings", body, false);
-  return new Response(await call.text(), {
-    headers: { "content-type": "application/json", ...call.headers },
-  });
+  const text = await call.text(); // adds x-sluice-cost-usd to call.headers
+  return new Response(text, { headers: { "content-type": "application/json", ...call.headers } });
 });
