@@ -61,12 +61,43 @@ function imagePart(b: Json): Json | null {
   return null;
 }
 
-/** An Anthropic Messages request → the canonical OpenAI chat request (always asking for stream usage). */
-export function fromMessagesRequest(req: MessagesRequest): Json {
+/** Request fields the translation carries; any other (thinking, cache_control, service_tier, …) is dropped. */
+const REQUEST_FIELDS = new Set([
+  "model",
+  "max_tokens",
+  "messages",
+  "system",
+  "stream",
+  "stop_sequences",
+  "temperature",
+  "top_p",
+  "top_k",
+  "tools",
+  "tool_choice",
+  "metadata",
+]);
+
+/** Content blocks the translation carries, by role; others (documents, thinking, server tool blocks) are dropped. */
+const TRANSLATED_BLOCKS: Record<string, string[]> = {
+  user: ["text", "image", "tool_result"],
+  assistant: ["text", "tool_use"],
+  system: ["text"],
+};
+
+/**
+ * An Anthropic Messages request → the canonical OpenAI chat request (always asking for stream usage), and the
+ * request parts it could not carry (named like `messages[1].content[0]`, `thinking`, `tools`).
+ */
+export function fromMessagesRequest(req: MessagesRequest): { body: Json; dropped: string[] } {
+  const dropped = new Set(Object.keys(req).filter((k) => !REQUEST_FIELDS.has(k)));
   const messages: Json[] = [];
   if (req.system !== undefined) messages.push({ role: "system", content: textOfBlocks(req.system) });
-  for (const m of req.messages) {
+  req.messages.forEach((m, i) => {
     const blocks: Json[] = typeof m.content === "string" ? [{ type: "text", text: m.content }] : m.content;
+    blocks.forEach((b, j) => {
+      if (!(TRANSLATED_BLOCKS[m.role] ?? []).includes(String(b.type)))
+        dropped.add(`messages[${i}].content[${j}]`);
+    });
     if (m.role === "system") {
       messages.push({ role: "system", content: textOfBlocks(blocks) });
     } else if (m.role === "assistant") {
@@ -96,12 +127,13 @@ export function fromMessagesRequest(req: MessagesRequest): Json {
       }
       if (parts.length > 0) messages.push({ role: "user", content: parts });
     }
-  }
+  });
   const body: Json = { model: req.model, messages, max_tokens: req.max_tokens };
   if (req.stop_sequences) body.stop = req.stop_sequences;
   for (const k of ["temperature", "top_p", "top_k"] as const) if (req[k] !== undefined) body[k] = req[k];
   if (req.metadata?.user_id) body.user = req.metadata.user_id;
   const tools = (req.tools ?? []).filter((t) => t.input_schema !== undefined);
+  if (tools.length < (req.tools?.length ?? 0)) dropped.add("tools");
   if (tools.length > 0) {
     body.tools = tools.map((t) => ({
       type: "function",
@@ -126,7 +158,7 @@ export function fromMessagesRequest(req: MessagesRequest): Json {
     body.stream = true;
     body.stream_options = { include_usage: true };
   }
-  return body;
+  return { body, dropped: [...dropped] };
 }
 
 /** Canonical usage → Anthropic usage (whose input_tokens excludes cache reads and writes). */

@@ -9,6 +9,7 @@ import type { AppEnv } from "../http/context";
 import { parseBody, readJson } from "../http/validate";
 import { proxy } from "../pipeline/proxy";
 import { watchChatStream } from "../pipeline/stream";
+import { DROPPED_HEADER } from "../providers/native";
 
 const VERSIONS = new Set(["2023-06-01", "2026-10-21"]);
 
@@ -21,9 +22,11 @@ export const messages = new Hono<AppEnv>().post("/v1/messages", async (c) => {
   const asked = c.req.header("anthropic-version");
   const version = asked && VERSIONS.has(asked) ? asked : "2023-06-01";
   const req = parseBody(messagesRequestSchema, await readJson(c.req.raw));
-  const body = fromMessagesRequest(req) as Record<string, unknown> & { model: string };
+  const { body, dropped } = fromMessagesRequest(req);
   const stream = req.stream === true;
-  const call = await proxy(c, "chat", body, stream);
+  const call = await proxy(c, "chat", body as Record<string, unknown> & { model: string }, stream);
+  const all = [...dropped, ...(call.headers[DROPPED_HEADER]?.split(",") ?? [])];
+  if (all.length > 0) call.headers[DROPPED_HEADER] = all.join(",");
   const { response } = call.up;
 
   if (stream && response.body) {

@@ -122,6 +122,35 @@ describe("/v1/messages with the official Anthropic SDK (API 2026-10-21, Bearer a
   });
 });
 
+describe("/v1/messages: what the canonical form cannot carry", () => {
+  it("lists dropped request fields and blocks in x-sluice-dropped-params", async () => {
+    const { g, key } = await mockGateway();
+    const res = await g.fetch(
+      "/v1/messages",
+      post(
+        {
+          model: "mock/echo",
+          max_tokens: 20,
+          thinking: { type: "enabled", budget_tokens: 1024 },
+          tools: [{ type: "web_search_20250305", name: "web_search" }],
+          messages: [
+            {
+              role: "user",
+              content: [
+                { type: "document", source: { type: "text", media_type: "text/plain", data: "doc" } },
+                { type: "text", text: "Summarise" },
+              ],
+            },
+          ],
+        },
+        key,
+      ),
+    );
+    expect(res.status).toBe(200);
+    expect(res.headers.get("x-sluice-dropped-params")).toBe("thinking,messages[0].content[0],tools");
+  });
+});
+
 describe("/v1/messages for clients of API 2023-06-01 (x-api-key)", () => {
   it("accepts x-api-key and answers without the 2026 usage details", async () => {
     const { g, key } = await mockGateway();
