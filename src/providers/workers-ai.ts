@@ -48,13 +48,13 @@ export function toWorkersAiChat(body: Json): { inputs: Json; dropped: string[] }
   return { inputs, dropped: [...dropped] };
 }
 
-/** Tool calls in either of the binding's shapes (`{name, arguments}` or OpenAI's) → canonical tool calls. */
-function toolCalls(raw: unknown): Completion["toolCalls"] {
+/** Tool calls in either of the binding's shapes (`{name, arguments}` or OpenAI's) → canonical; ids `call_<first + n>`. */
+function toolCalls(raw: unknown, first = 0): Completion["toolCalls"] {
   return ((raw as Json[] | undefined) ?? []).map((t, i) => {
     const fn = (t.function ?? t) as Json;
     const args = fn.arguments;
     return {
-      id: typeof t.id === "string" ? t.id : `call_${i}`,
+      id: typeof t.id === "string" && t.id ? t.id : `call_${first + i}`,
       name: String(fn.name),
       arguments: typeof args === "string" ? args : JSON.stringify(args ?? {}),
     };
@@ -99,7 +99,7 @@ export function workersAiStream(): StreamTranslator {
       const delta = (((d.choices as Json[] | undefined) ?? [])[0]?.delta ?? {}) as Json;
       const text = d.response ?? delta.content;
       if (typeof text === "string") w.text(text);
-      for (const t of toolCalls(d.tool_calls ?? delta.tool_calls)) {
+      for (const t of toolCalls(d.tool_calls ?? delta.tool_calls, calls)) {
         w.toolStart(calls, t.id, t.name);
         w.toolArgs(calls++, t.arguments);
       }
@@ -111,11 +111,27 @@ export function workersAiStream(): StreamTranslator {
   };
 }
 
-/** Statuses for errors the binding throws, from their message (it throws instead of answering HTTP). */
-function statusOf(message: string): number {
-  if (/no such model|not found|unknown model/i.test(message)) return 404;
+/** Statuses of the binding's internal error codes (Workers AI's error table; "No such model" answers 404 here). */
+const CODE_STATUS: Record<string, number> = {
+  "3003": 400,
+  "3006": 413,
+  "3007": 408,
+  "3008": 408,
+  "3036": 429,
+  "3040": 429,
+  "3042": 404,
+  "5004": 400,
+  "5006": 400,
+  "5007": 404,
+};
+
+/** The status for an error the binding threw (it throws `AiError: <code>: <message>` instead of answering HTTP). */
+export function bindingErrorStatus(message: string): number {
+  const code = /\b([35]\d{3}):/.exec(message)?.[1];
+  if (code && CODE_STATUS[code]) return CODE_STATUS[code];
+  if (/no such model/i.test(message)) return 404;
   if (/capacity|rate limit|too many|neurons/i.test(message)) return 429;
-  if (/invalid|required|must|schema|input/i.test(message)) return 400;
+  if (/invalid|required|schema/i.test(message)) return 400;
   return 502;
 }
 
@@ -124,7 +140,10 @@ async function runBinding(req: Request, call: UpstreamCall, p: Config): Promise<
   const ai = call.env[p.binding] as AiBinding | undefined;
   if (typeof ai?.run !== "function") {
     const message = `Workers AI binding '${p.binding}' is not configured: add [ai] binding = "${p.binding}" to wrangler.toml (Workers AI has no local simulator, so it needs a deployed Worker or remote dev).`;
-    return Response.json({ error: { message, type: "upstream_unavailable" } }, { status: 503 });
+    return Response.json(
+      { error: { message, type: "upstream_error", code: "workers_ai_binding_missing" } },
+      { status: 503 },
+    );
   }
   try {
     const out = await ai.run(call.target.model, (await req.json()) as Json, { signal: call.signal });
@@ -134,7 +153,10 @@ async function runBinding(req: Request, call: UpstreamCall, p: Config): Promise<
     return Response.json(out);
   } catch (e) {
     const message = e instanceof Error ? e.message : String(e);
-    return Response.json({ error: { message, type: "workers_ai_error" } }, { status: statusOf(message) });
+    return Response.json(
+      { error: { message, type: "workers_ai_error" } },
+      { status: bindingErrorStatus(message) },
+    );
   }
 }
 

@@ -19,9 +19,13 @@ export class FakeAi {
   readonly calls: { model: string; inputs: Json; options: Json | undefined }[] = [];
   /** The next answer's text; when the inputs carry tools and the last message is the user's, a tool call instead. */
   text = "Hello from Workers AI";
+  /** Errors the next calls throw, in order, as the real binding throws them (e.g. `AiError: 3040: …`). */
+  readonly failures: string[] = [];
 
   async run(model: string, inputs: Json, options?: Json): Promise<unknown> {
     this.calls.push({ model, inputs, options });
+    const failure = this.failures.shift();
+    if (failure !== undefined) throw new Error(failure);
     if (model in EMBEDDING_MODELS) {
       const text = inputs.text;
       const texts = typeof text === "string" ? [text] : text;

@@ -160,10 +160,19 @@ describe("Workers AI provider through the AI binding", () => {
       encoding_format: "float",
     });
     expect(batch.data.map((d) => d.index)).toEqual([0, 1]);
+    expect(ai.calls[1]?.inputs).toEqual({ text: ["a", "b"] });
+    const raw = await g.fetch(
+      "/v1/embeddings",
+      post({ model: "cf/@cf/baai/bge-small-en-v1.5", input: "a", encoding_format: "base64" }, key),
+    );
+    const b64 = ((await raw.json()) as { data: { embedding: string }[] }).data[0]?.embedding ?? "";
+    const floats = new Float32Array(Uint8Array.from(atob(b64), (c) => c.charCodeAt(0)).buffer);
+    expect(floats).toHaveLength(384);
+    expect(floats[0]).toBeCloseTo(batch.data[0]?.embedding[0] ?? Number.NaN, 5);
     expect(batch.data[1]?.embedding[0]).toBeCloseTo((98 % 97) / 97, 5);
   });
 
-  it("maps binding errors: unknown model 404, bad input 400, missing binding 503 with how to add it", async () => {
+  it("maps binding errors: unknown model 404, bad input 400, capacity 429, other failures 502, missing binding 503 with how to add it", async () => {
     const { g, key } = await setup();
     const unknown = await g.fetch(
       "/v1/chat/completions",
@@ -177,12 +186,32 @@ describe("Workers AI provider through the AI binding", () => {
     );
     expect(tokens.status).toBe(400);
 
+    const { g: g2, key: k2, ai } = await setup();
+    ai.failures.push(
+      "AiError: 3040: Capacity temporarily exceeded, please try again.",
+      "AiError: 5006: Error: required properties at '/messages/0' are 'content'",
+      "InferenceUpstreamError: internal server error",
+    );
+    const statuses: number[] = [];
+    for (let i = 0; i < 3; i++) {
+      const res = await g2.fetch(
+        "/v1/chat/completions",
+        post({ model: `cf/${LLAMA}`, messages: [{ role: "user", content: "x" }] }, k2),
+      );
+      statuses.push(res.status);
+      if (i === 0) expect(((await res.json()) as { error: Json }).error.code).toBe("upstream_rate_limited");
+    }
+    expect(statuses).toEqual([429, 400, 502]);
+    expect(ai.calls).toHaveLength(3);
+
     const none = await setup(null);
     const missing = await none.g.fetch(
       "/v1/chat/completions",
       post({ model: `cf/${LLAMA}`, messages: [{ role: "user", content: "x" }] }, none.key),
     );
     expect(missing.status).toBe(503);
-    expect(((await missing.json()) as { error: Json }).error.message).toContain('[ai] binding = "AI"');
+    const err = ((await missing.json()) as { error: Json }).error;
+    expect(err.message).toContain('[ai] binding = "AI"');
+    expect(err.code).toBe("workers_ai_binding_missing");
   });
 });
