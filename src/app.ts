@@ -9,6 +9,7 @@ import { embeddings } from "./routes/embeddings";
 import { health } from "./routes/health";
 import { messages } from "./routes/messages";
 import { models } from "./routes/models";
+import { adminSpend, keySpend } from "./routes/spend";
 
 const POST_ONLY = ["/v1/chat/completions", "/v1/embeddings", "/v1/messages"];
 
@@ -25,6 +26,8 @@ export function createApp() {
   app.route("/", messages);
   app.route("/", models);
   app.route("/", adminKeys);
+  app.route("/", adminSpend);
+  app.route("/", keySpend);
   app.on(["GET", "PUT", "PATCH", "DELETE"], POST_ONLY, (c) => {
     throw new GatewayError("method_not_allowed", `${c.req.method} is not allowed here; use POST.`, {
       headers: { allow: "POST" },

@@ -1,12 +1,17 @@
 import * as z from "zod";
 import { GatewayError } from "./http/errors";
 import { describeIssues } from "./http/validate";
+import type { SpendBuffer } from "./spend/buffer";
 
 /** Bindings and variables Sluice reads. Other variables stay available to `env:NAME` config references. */
 const envSchema = z.looseObject({
   DB: z.custom<D1Database>((v) => typeof (v as D1Database | undefined)?.prepare === "function", {
     message: "D1 binding DB is missing (see wrangler.toml)",
   }),
+  SPEND: z.custom<DurableObjectNamespace<SpendBuffer>>(
+    (v) => typeof (v as DurableObjectNamespace | undefined)?.idFromName === "function",
+    { message: "Durable Object binding SPEND is missing (see wrangler.toml)" },
+  ),
   ADMIN_TOKEN: z
     .string({
       message: "secret ADMIN_TOKEN is not set (wrangler secret put ADMIN_TOKEN, or .dev.vars locally)",

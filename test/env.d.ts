@@ -5,6 +5,7 @@ declare global {
   namespace Cloudflare {
     interface Env {
       DB: D1Database;
+      SPEND: DurableObjectNamespace<import("../src/spend/buffer").SpendBuffer>;
       ADMIN_TOKEN: string;
       GATEWAY_CONFIG?: string;
       TEST_MIGRATIONS: D1Migration[];

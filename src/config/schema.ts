@@ -131,6 +131,15 @@ export const configSchema = z
         }),
       )
       .default({}),
+    /** The spend ledger: raw-row retention (daily rollups are kept) and write-buffer shards. */
+    spend: z
+      .strictObject({
+        /** Raw spend rows older than this are deleted; 0 keeps them forever. */
+        retentionDays: z.number().int().min(0).max(36_500).default(90),
+        /** Buffer Durable Objects (`spend:<n>`) the rows are spread over. */
+        shards: z.number().int().min(1).max(64).default(4),
+      })
+      .default({ retentionDays: 90, shards: 4 }),
     limits: z
       .strictObject({
         maxBodyBytes: z

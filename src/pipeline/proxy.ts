@@ -7,6 +7,7 @@ import { assertModelAllowed } from "../keys/allow";
 import { DROPPED_HEADER } from "../providers/native";
 import type { Operation } from "../providers/types";
 import { costPicoUsd, formatUsd, pricesFor } from "../spend/pricing";
+import { requestMetadata } from "../spend/row";
 import { type CallRecord, recordCall } from "./record";
 import { callUpstream, type UpstreamSuccess } from "./upstream";
 
@@ -31,37 +32,50 @@ export async function proxy(
   stream: boolean,
 ): Promise<ProxyCall> {
   const started = Date.now();
-  const route = resolveModel(c.var.config, body.model);
-  assertModelAllowed(c.var.key, body.model);
-  const base: Omit<CallRecord, "status" | "errorCode" | "usage" | "costPicoUsd" | "completed" | "latencyMs"> =
-    {
-      requestId: c.var.requestId,
-      keyId: c.var.key.id,
-      model: body.model,
-      provider: null,
-      upstreamModel: null,
-      op,
-      stream,
-      retries: 0,
-    };
+  const base = {
+    requestId: c.var.requestId,
+    startedAt: started,
+    keyId: c.var.key.id,
+    team: c.var.key.team,
+    endUser: typeof body.user === "string" ? body.user : null,
+    metadata: null as Record<string, unknown> | null,
+    model: body.model,
+    op,
+    stream,
+    cache: "BYPASS",
+    savedPicoUsd: 0,
+  } satisfies Partial<CallRecord>;
+  const record = (rec: CallRecord) => recordCall(c.env, c.var.config, rec);
+  let route: Route;
   let up: UpstreamSuccess;
   try {
+    // Refusals from here on (unknown or forbidden model, bad metadata, upstream failures) leave a row too.
+    base.metadata = requestMetadata(c.req.raw.headers);
+    route = resolveModel(c.var.config, body.model);
+    assertModelAllowed(c.var.key, body.model);
     up = await callUpstream(route, { op, body, stream, env: c.env }, c.req.raw.signal);
   } catch (e) {
     if (e instanceof GatewayError) {
-      recordCall({
-        ...base,
-        status: e.status,
-        errorCode: e.wireCode,
-        usage: null,
-        costPicoUsd: 0,
-        completed: false,
-        retries: Number(e.headers["x-sluice-retries"] ?? 0),
-        latencyMs: Date.now() - started,
-      });
+      c.executionCtx.waitUntil(
+        record({
+          ...base,
+          provider: null,
+          upstreamModel: null,
+          targetIndex: null,
+          retries: Number(e.headers["x-sluice-retries"] ?? 0),
+          status: e.status,
+          errorCode: e.wireCode,
+          usage: null,
+          costPicoUsd: 0,
+          completed: false,
+          latencyMs: Date.now() - started,
+          ttfbMs: null,
+        }),
+      );
     }
     throw e;
   }
+  const ttfbMs = Date.now() - started;
   const headers: Record<string, string> = {
     "x-sluice-provider": up.target.providerName,
     "x-sluice-model": up.target.model,
@@ -77,10 +91,11 @@ export async function proxy(
   const finish: ProxyCall["finish"] = (outcome) => {
     c.executionCtx.waitUntil(
       outcome.then(({ usage, completed }) =>
-        recordCall({
+        record({
           ...base,
           provider: up.target.providerName,
           upstreamModel: up.target.model,
+          targetIndex: route.targets.indexOf(up.target),
           retries: up.retries,
           status: up.response.status,
           errorCode: null,
@@ -88,6 +103,7 @@ export async function proxy(
           costPicoUsd: cost(usage),
           completed,
           latencyMs: Date.now() - started,
+          ttfbMs,
         }),
       ),
     );

@@ -1,0 +1,64 @@
+import { SPEND_COLUMNS, type SpendRow } from "./row";
+
+/**
+ * Bytes of rows per INSERT statement. Rows travel as one JSON parameter (so D1's 100-parameter limit never
+ * binds), kept under D1's 100 KB statement size in case a bound value counts towards it.
+ */
+export const BYTES_PER_STATEMENT = 90_000;
+
+const INSERT = `INSERT OR IGNORE INTO spend (${SPEND_COLUMNS.join(", ")}) SELECT ${SPEND_COLUMNS.map(
+  (c) => `value ->> '$.${c}'`,
+).join(", ")} FROM json_each(?)`;
+
+const TOKENS = [
+  "input_tokens",
+  "cached_input_tokens",
+  "cache_write_tokens",
+  "output_tokens",
+  "reasoning_tokens",
+] as const;
+const SUMS = ["requests", "errors", "unpriced", ...TOKENS, "cost_pusd", "saved_pusd"];
+
+/** Adds the rows not yet rolled up to the daily table (one upsert), in the transaction that inserted them. */
+const ROLLUP = `INSERT INTO spend_daily (day, key_id, team, model, provider, upstream_model, ${SUMS.join(", ")})
+SELECT date(ts / 1000, 'unixepoch'), key_id, COALESCE(team, ''), model, COALESCE(provider, ''),
+       COALESCE(upstream_model, ''), COUNT(*), SUM(status >= 400), SUM(cost_pusd IS NULL),
+       ${TOKENS.map((t) => `SUM(${t})`).join(", ")}, COALESCE(SUM(cost_pusd), 0), SUM(saved_pusd)
+FROM spend WHERE rolled = 0 GROUP BY 1, 2, 3, 4, 5, 6
+ON CONFLICT (day, key_id, team, model, provider, upstream_model) DO UPDATE SET
+${SUMS.map((s) => `${s} = ${s} + excluded.${s}`).join(", ")}`;
+
+/**
+ * Writes spend rows to D1 in one transaction (`batch`): multi-row inserts that ignore rows already present
+ * (a retry after an unconfirmed success), then the daily rollup of exactly the rows this transaction
+ * inserted. Either everything commits or nothing does, so a retry never double-counts a rollup.
+ */
+export async function writeRows(db: D1Database, rows: SpendRow[]): Promise<void> {
+  if (rows.length === 0) return;
+  const stmts: D1PreparedStatement[] = [];
+  let chunk: string[] = [];
+  let bytes = 0;
+  const flush = () => {
+    if (chunk.length > 0) stmts.push(db.prepare(INSERT).bind(`[${chunk.join(",")}]`));
+    chunk = [];
+    bytes = 0;
+  };
+  for (const r of rows) {
+    const json = JSON.stringify(r);
+    if (bytes + json.length > BYTES_PER_STATEMENT) flush();
+    chunk.push(json);
+    bytes += json.length + 1;
+  }
+  flush();
+  stmts.push(db.prepare(ROLLUP), db.prepare("UPDATE spend SET rolled = 1 WHERE rolled = 0"));
+  await db.batch(stmts);
+}
+
+/** Deletes up to `limit` raw rows older than `beforeMs` (their daily rollups stay); returns how many went. */
+export async function pruneRows(db: D1Database, beforeMs: number, limit = 5000): Promise<number> {
+  const r = await db
+    .prepare("DELETE FROM spend WHERE rowid IN (SELECT rowid FROM spend WHERE ts < ? AND rolled = 1 LIMIT ?)")
+    .bind(beforeMs, limit)
+    .run();
+  return r.meta.changes;
+}

@@ -1,0 +1,85 @@
+import { env, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
+import { describe, expect, it, vi } from "vitest";
+import type { SpendBuffer } from "../../src/spend/buffer";
+import { row } from "./ledger-helpers";
+
+const SETTINGS = { retentionDays: 0 };
+const stubOf = (name: string) => env.SPEND.get(env.SPEND.idFromName(name));
+const pending = (name: string) => runInDurableObject(stubOf(name), (o: SpendBuffer) => o.pendingCount());
+const written = (keyId: string) =>
+  env.DB.prepare("SELECT COUNT(*) AS n FROM spend WHERE key_id = ?").bind(keyId).first<number>("n");
+
+/** The real local D1, but every `batch` fails until `failures` have happened. */
+function flakyDb(failures: number): D1Database & { calls: number } {
+  const db = env.DB;
+  const flaky = {
+    calls: 0,
+    prepare: (sql: string) => db.prepare(sql),
+    batch: (stmts: D1PreparedStatement[]) => {
+      flaky.calls++;
+      if (flaky.calls <= failures) return Promise.reject(new Error("D1_ERROR: database is overloaded"));
+      return db.batch(stmts);
+    },
+  };
+  return flaky as unknown as D1Database & { calls: number };
+}
+
+describe("The spend buffer Durable Object", () => {
+  it("keeps each recorded row durably and schedules a flush", async () => {
+    const stub = stubOf("spend:t-keep");
+    await stub.record(row({ key_id: "key_keep" }), SETTINGS);
+    await stub.record(row({ key_id: "key_keep" }), SETTINGS);
+    expect(await pending("spend:t-keep")).toBe(2);
+    expect(await runInDurableObject(stub, (_o, state) => state.storage.getAlarm())).not.toBeNull();
+    expect(await written("key_keep")).toBe(0);
+  });
+
+  it("flushes pending rows to D1 when its alarm runs, then forgets them", async () => {
+    const stub = stubOf("spend:t-flush");
+    for (let i = 0; i < 5; i++) await stub.record(row({ key_id: "key_flush" }), SETTINGS);
+    expect(await runDurableObjectAlarm(stub)).toBe(true);
+    expect(await written("key_flush")).toBe(5);
+    expect(await pending("spend:t-flush")).toBe(0);
+  });
+
+  it("flushes more rows than one transaction holds over several alarms", async () => {
+    const stub = stubOf("spend:t-many");
+    const rows = Array.from({ length: 2600 }, () => row({ key_id: "key_many" }));
+    await Promise.all(rows.map((r) => stub.record(r, SETTINGS)));
+    while (await runDurableObjectAlarm(stub));
+    expect(await written("key_many")).toBe(2600);
+    expect(await pending("spend:t-many")).toBe(0);
+  });
+
+  it("loses nothing while D1 fails for a while: rows stay, the alarm retries with backoff", async () => {
+    vi.spyOn(console, "error").mockImplementation(() => {});
+    const name = "spend:t-outage";
+    const stub = stubOf(name);
+    const db = flakyDb(3);
+    await runInDurableObject(stub, (o: SpendBuffer) => {
+      o.db = db;
+    });
+    for (let i = 0; i < 7; i++) await stub.record(row({ key_id: "key_outage" }), SETTINGS);
+
+    const delays: number[] = [];
+    for (let i = 0; i < 3; i++) {
+      const before = Date.now();
+      expect(await runDurableObjectAlarm(stub)).toBe(true);
+      const next = await runInDurableObject(stub, (_o, state) => state.storage.getAlarm());
+      delays.push((next ?? 0) - before);
+      expect(await pending(name)).toBe(7);
+      expect(await written("key_outage")).toBe(0);
+    }
+    // Doubling backoff: 2 s, 4 s, 8 s (±scheduling slack).
+    expect(delays[1]).toBeGreaterThan(delays[0] as number);
+    expect(delays[2]).toBeGreaterThan(delays[1] as number);
+
+    // Rows recorded during the outage join the queue; D1 comes back and everything lands once.
+    await stub.record(row({ key_id: "key_outage" }), SETTINGS);
+    expect(await runDurableObjectAlarm(stub)).toBe(true);
+    expect(db.calls).toBe(4);
+    expect(await written("key_outage")).toBe(8);
+    expect(await pending(name)).toBe(0);
+    vi.restoreAllMocks();
+  });
+});
