@@ -1,15 +1,18 @@
 import { Hono } from "hono";
 import { adminAuth, keyAuth } from "./http/auth";
 import type { AppEnv } from "./http/context";
+import { cors } from "./http/cors";
 import { errorResponse, GatewayError } from "./http/errors";
 import { init, limitBody, requestId } from "./http/middleware";
 import { adminKeys } from "./routes/admin-keys";
+import { adminTeams } from "./routes/admin-teams";
 import { chat } from "./routes/chat";
 import { embeddings } from "./routes/embeddings";
 import { health } from "./routes/health";
 import { messages } from "./routes/messages";
 import { models } from "./routes/models";
 import { adminSpend, keySpend } from "./routes/spend";
+import { tokens } from "./routes/tokens";
 
 const POST_ONLY = ["/v1/chat/completions", "/v1/embeddings", "/v1/messages"];
 
@@ -17,7 +20,7 @@ const POST_ONLY = ["/v1/chat/completions", "/v1/embeddings", "/v1/messages"];
 export function createApp() {
   const app = new Hono<AppEnv>();
   app.use(requestId, init, limitBody);
-  app.use("/v1/*", keyAuth);
+  app.use("/v1/*", cors, keyAuth);
   app.use("/admin/*", adminAuth);
 
   app.route("/", health);
@@ -26,6 +29,8 @@ export function createApp() {
   app.route("/", messages);
   app.route("/", models);
   app.route("/", adminKeys);
+  app.route("/", adminTeams);
+  app.route("/", tokens);
   app.route("/", adminSpend);
   app.route("/", keySpend);
   app.on(["GET", "PUT", "PATCH", "DELETE"], POST_ONLY, (c) => {

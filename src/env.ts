@@ -1,6 +1,7 @@
 import * as z from "zod";
 import { GatewayError } from "./http/errors";
 import { describeIssues } from "./http/validate";
+import type { Limiter } from "./limits/limiter";
 import type { SpendBuffer } from "./spend/buffer";
 
 /** Bindings and variables Sluice reads. Other variables stay available to `env:NAME` config references. */
@@ -12,12 +13,18 @@ const envSchema = z.looseObject({
     (v) => typeof (v as DurableObjectNamespace | undefined)?.idFromName === "function",
     { message: "Durable Object binding SPEND is missing (see wrangler.toml)" },
   ),
+  LIMITS: z.custom<DurableObjectNamespace<Limiter>>(
+    (v) => typeof (v as DurableObjectNamespace | undefined)?.idFromName === "function",
+    { message: "Durable Object binding LIMITS is missing (see wrangler.toml)" },
+  ),
   ADMIN_TOKEN: z
     .string({
       message: "secret ADMIN_TOKEN is not set (wrangler secret put ADMIN_TOKEN, or .dev.vars locally)",
     })
     .min(16, "ADMIN_TOKEN must be at least 16 characters"),
   GATEWAY_CONFIG: z.string().optional(),
+  /** Signs browser tokens; ADMIN_TOKEN when unset. Rotating it invalidates outstanding tokens. */
+  TOKEN_SECRET: z.string().min(16, "TOKEN_SECRET must be at least 16 characters").optional(),
 });
 
 export type Env = z.infer<typeof envSchema>;

@@ -1,5 +1,6 @@
 import { createApp } from "./app";
 
+export { Limiter } from "./limits/limiter";
 export { SpendBuffer } from "./spend/buffer";
 
 /** Worker entry: the Hono app's fetch. */

@@ -6,6 +6,7 @@ declare global {
     interface Env {
       DB: D1Database;
       SPEND: DurableObjectNamespace<import("../src/spend/buffer").SpendBuffer>;
+      LIMITS: DurableObjectNamespace<import("../src/limits/limiter").Limiter>;
       ADMIN_TOKEN: string;
       GATEWAY_CONFIG?: string;
       TEST_MIGRATIONS: D1Migration[];

@@ -147,8 +147,12 @@ export const configSchema = z
           .int()
           .min(1024)
           .default(25 * 1024 * 1024),
+        /** A limit reservation not settled by then (the Worker died mid-call) is dropped by the limiter's alarm. */
+        reservationTtlSeconds: z.number().int().min(1).max(86_400).default(900),
+        /** The output cap sent for a budgeted key's chat call that sets none, so its worst case is bounded. */
+        defaultMaxTokens: z.number().int().min(1).max(1_000_000).default(4096),
       })
-      .default({ maxBodyBytes: 25 * 1024 * 1024 }),
+      .default({ maxBodyBytes: 25 * 1024 * 1024, reservationTtlSeconds: 900, defaultMaxTokens: 4096 }),
   })
   .superRefine((cfg, ctx) => {
     for (const [alias, m] of Object.entries(cfg.models)) {

@@ -1,4 +1,5 @@
 import { GatewayError } from "../http/errors";
+import type { BrowserToken } from "../tokens/token";
 import type { KeyRecord } from "./store";
 
 function matches(pattern: string, model: string): boolean {
@@ -22,5 +23,18 @@ export function assertModelAllowed(key: KeyRecord, model: string): void {
     throw new GatewayError("model_not_allowed", `This key is not allowed to use model '${model}'.`, {
       param: "model",
     });
+  }
+}
+
+/** Throws 403 `model_not_allowed` unless the browser token's own patterns allow the model. */
+export function assertTokenModel(token: BrowserToken, model: string): void {
+  if (token.models !== null && !token.models.some((p) => matches(p, model))) {
+    throw new GatewayError(
+      "model_not_allowed",
+      `This browser token is not allowed to use model '${model}'.`,
+      {
+        param: "model",
+      },
+    );
   }
 }

@@ -29,6 +29,11 @@ export class KeyCache {
     this.entries.set(hash, { record, until: now + ttlMs });
   }
 
+  /** Drops every entry (after a team's limits change in this isolate). */
+  clear(): void {
+    this.entries.clear();
+  }
+
   /** Drops every entry for a key id (after revoke or update in this isolate). */
   evict(id: string): void {
     for (const [hash, e] of this.entries) if (e.record.id === id) this.entries.delete(hash);

@@ -3,13 +3,16 @@ import { type Route, resolveModel } from "../config/resolve";
 import { type Usage, usageOfJson } from "../formats/usage";
 import type { AppEnv } from "../http/context";
 import { GatewayError } from "../http/errors";
-import { assertModelAllowed } from "../keys/allow";
+import { assertModelAllowed, assertTokenModel } from "../keys/allow";
+import type { Reservation } from "../limits/enforce";
+import { estimateInputTokens } from "../limits/estimate";
 import { DROPPED_HEADER } from "../providers/native";
 import type { Operation } from "../providers/types";
 import { costPicoUsd, formatUsd, pricesFor } from "../spend/pricing";
 import { requestMetadata } from "../spend/row";
+import { limitedCall, usedTokens } from "./limit";
 import { type CallRecord, recordCall } from "./record";
-import { callUpstream, type UpstreamSuccess } from "./upstream";
+import type { UpstreamSuccess } from "./upstream";
 
 /** The part of a proxied call every route shares: resolve → allow → call upstream → headers → record. */
 export interface ProxyCall {
@@ -18,7 +21,7 @@ export interface ProxyCall {
   /** Headers every proxied success carries. */
   headers: Record<string, string>;
   /** Records the call once its usage is known (off the response path, via waitUntil). */
-  finish(outcome: Promise<{ usage: Usage | null; completed: boolean }>): void;
+  finish(outcome: Promise<{ usage: Usage | null; completed: boolean; streamedChars?: number }>): void;
   /** Reads a JSON answer whole, adds `x-sluice-cost-usd` to `headers` (when priced) and records the call. */
   text(): Promise<string>;
   /** A streaming response around `body` with SSE headers and the proxied-call headers. */
@@ -37,7 +40,7 @@ export async function proxy(
     startedAt: started,
     keyId: c.var.key.id,
     team: c.var.key.team,
-    endUser: typeof body.user === "string" ? body.user : null,
+    endUser: c.var.token?.user ?? (typeof body.user === "string" ? body.user : null),
     metadata: null as Record<string, unknown> | null,
     model: body.model,
     op,
@@ -46,33 +49,35 @@ export async function proxy(
     savedPicoUsd: 0,
   } satisfies Partial<CallRecord>;
   const record = (rec: CallRecord) => recordCall(c.env, c.var.config, rec);
+  const fail = (e: GatewayError) =>
+    c.executionCtx.waitUntil(
+      record({
+        ...base,
+        provider: null,
+        upstreamModel: null,
+        targetIndex: null,
+        retries: Number(e.headers["x-sluice-retries"] ?? 0),
+        status: e.status,
+        errorCode: e.wireCode,
+        usage: null,
+        costPicoUsd: 0,
+        completed: false,
+        latencyMs: Date.now() - started,
+        ttfbMs: null,
+      }),
+    );
   let route: Route;
   let up: UpstreamSuccess;
+  let reservation: Reservation | null;
   try {
-    // Refusals from here on (unknown or forbidden model, bad metadata, upstream failures) leave a row too.
+    // Refusals from here on (unknown or forbidden model, bad metadata, limits, upstream failures) leave a row.
     base.metadata = requestMetadata(c.req.raw.headers);
     route = resolveModel(c.var.config, body.model);
     assertModelAllowed(c.var.key, body.model);
-    up = await callUpstream(route, { op, body, stream, env: c.env }, c.req.raw.signal);
+    if (c.var.token) assertTokenModel(c.var.token, body.model);
+    ({ up, reservation } = await limitedCall(c, route, op, body, stream));
   } catch (e) {
-    if (e instanceof GatewayError) {
-      c.executionCtx.waitUntil(
-        record({
-          ...base,
-          provider: null,
-          upstreamModel: null,
-          targetIndex: null,
-          retries: Number(e.headers["x-sluice-retries"] ?? 0),
-          status: e.status,
-          errorCode: e.wireCode,
-          usage: null,
-          costPicoUsd: 0,
-          completed: false,
-          latencyMs: Date.now() - started,
-          ttfbMs: null,
-        }),
-      );
-    }
+    if (e instanceof GatewayError) fail(e);
     throw e;
   }
   const ttfbMs = Date.now() - started;
@@ -82,6 +87,7 @@ export async function proxy(
     "x-sluice-cache": "BYPASS",
     "x-sluice-retries": String(up.retries),
   };
+  if (reservation) Object.assign(headers, reservation.headers);
   const dropped = up.response.headers.get(DROPPED_HEADER);
   if (dropped) headers[DROPPED_HEADER] = dropped;
   const cost = (usage: Usage | null): number | null => {
@@ -90,26 +96,38 @@ export async function proxy(
   };
   const finish: ProxyCall["finish"] = (outcome) => {
     c.executionCtx.waitUntil(
-      outcome.then(({ usage, completed }) =>
-        record({
-          ...base,
-          provider: up.target.providerName,
-          upstreamModel: up.target.model,
-          targetIndex: route.targets.indexOf(up.target),
-          retries: up.retries,
-          status: up.response.status,
-          errorCode: null,
-          usage,
-          costPicoUsd: cost(usage),
-          completed,
-          latencyMs: Date.now() - started,
-          ttfbMs,
-        }),
-      ),
+      outcome.then(async ({ usage: reported, completed, streamedChars }) => {
+        // A stream cut before its usage chunk: what streamed, estimated (input from the request, output from text).
+        const usage = reported ?? (stream && !completed ? estimatedUsage(body, streamedChars ?? 0) : null);
+        const costPusd = cost(usage);
+        await Promise.all([
+          reservation?.settle(usedTokens(usage), costPusd),
+          record({
+            ...base,
+            provider: up.target.providerName,
+            upstreamModel: up.target.model,
+            targetIndex: route.targets.indexOf(up.target),
+            retries: up.retries,
+            status: up.response.status,
+            errorCode: null,
+            usage,
+            costPicoUsd: costPusd,
+            completed,
+            latencyMs: Date.now() - started,
+            ttfbMs,
+          }),
+        ]);
+      }),
     );
   };
   const text = async () => {
-    const t = await up.response.text();
+    let t: string;
+    try {
+      t = await up.response.text();
+    } catch (e) {
+      finish(Promise.resolve({ usage: null, completed: false }));
+      throw e;
+    }
     const usage = usageOfJson(t);
     const usd = cost(usage);
     if (usd !== null) headers["x-sluice-cost-usd"] = formatUsd(usd);
@@ -125,4 +143,15 @@ export async function proxy(
       },
     });
   return { route, up, headers, finish, text, sse };
+}
+
+/** Usage estimated for a stream cut before its usage chunk: the request's input, ~4 characters a token out. */
+function estimatedUsage(body: Record<string, unknown>, streamedChars: number): Usage {
+  return {
+    inputTokens: estimateInputTokens(body, 4),
+    outputTokens: Math.ceil(streamedChars / 4),
+    cachedInputTokens: 0,
+    cacheWriteTokens: 0,
+    reasoningTokens: 0,
+  };
 }

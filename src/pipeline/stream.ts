@@ -1,13 +1,23 @@
 import { formatSse, SseParser } from "../formats/sse";
 import { fromOpenAIUsage, type Usage } from "../formats/usage";
 
+/** Text a chunk adds (content, reasoning, tool-call arguments), counted for a cut stream's token estimate. */
+const DELTA_TEXT = /"(?:content|reasoning_content|reasoning|arguments)":"((?:[^"\\]|\\.)*)"/g;
+
 /** A chunk carrying usage (`"usage":{…}`), not the `"usage":null` that rides on every chunk once usage is asked for. */
 const USAGE_OBJECT = /"usage"\s*:\s*\{/;
 
 export interface WatchedStream {
   body: ReadableStream<Uint8Array>;
   /** Settles when the stream ends, fails or is cancelled, with the usage seen (null if none came). */
-  done: Promise<{ usage: Usage | null; completed: boolean }>;
+  done: Promise<StreamOutcome>;
+}
+
+export interface StreamOutcome {
+  usage: Usage | null;
+  completed: boolean;
+  /** Characters of text the stream carried (content, reasoning, tool arguments): a cut stream's estimate. */
+  streamedChars: number;
 }
 
 /**
@@ -19,8 +29,9 @@ export interface WatchedStream {
 export function watchChatStream(upstream: ReadableStream<Uint8Array>, stripUsage: boolean): WatchedStream {
   let usage: Usage | null = null;
   let completed = false;
-  let settle!: (v: { usage: Usage | null; completed: boolean }) => void;
-  const done = new Promise<{ usage: Usage | null; completed: boolean }>((r) => {
+  let streamedChars = 0;
+  let settle!: (v: StreamOutcome) => void;
+  const done = new Promise<StreamOutcome>((r) => {
     settle = r;
   });
   const decoder = new TextDecoder();
@@ -44,12 +55,14 @@ export function watchChatStream(upstream: ReadableStream<Uint8Array>, stripUsage
       } catch {
         // Not JSON: forwarded as it came.
       }
+    } else if (usage === null) {
+      for (const m of e.data.matchAll(DELTA_TEXT)) streamedChars += m[1]?.length ?? 0;
     }
     if (stripUsage && forward) emit(encoder.encode(formatSse(e.data, e.event)));
   });
 
   const reader = upstream.getReader();
-  const finish = () => settle({ usage, completed });
+  const finish = () => settle({ usage, completed, streamedChars });
   const body = new ReadableStream<Uint8Array>(
     {
       async pull(controller) {

@@ -1,15 +1,22 @@
 import { Hono } from "hono";
 import * as z from "zod";
+import type { Env } from "../env";
 import type { AppEnv } from "../http/context";
+import { forgetOrigins } from "../http/cors";
 import { GatewayError } from "../http/errors";
+import { limitFields, limitsView, originSchema } from "../http/limits-schema";
 import { parseBody, readJson } from "../http/validate";
 import { keyCache } from "../keys/cache";
-import { type KeyRecord, KeyStore } from "../keys/store";
+import { hasLimits, type KeyRecord, KeyStore } from "../keys/store";
+import { formatUsd } from "../spend/pricing";
+import { querySpend, sumsJson } from "../spend/query";
 
-const createSchema = z.strictObject({
-  name: z.string().trim().min(1, "name is required").max(200),
-  team: z.string().trim().min(1).max(200).optional(),
-  models: z.array(z.string().min(1).max(200)).max(100).optional(),
+const name = z.string().trim().min(1).max(200);
+
+/** Key settings, for creation (all optional but `name`) and update (all optional; null clears). */
+const settings = {
+  team: name.nullable().optional(),
+  models: z.array(z.string().min(1).max(200)).max(100).nullable().optional(),
   metadata: z
     .record(z.string().max(100), z.union([z.string().max(1000), z.number(), z.boolean(), z.null()]))
     .refine((m) => Object.keys(m).length <= 50, "metadata holds at most 50 entries")
@@ -18,8 +25,27 @@ const createSchema = z.strictObject({
     .datetime({ offset: true, message: "expiresAt must be an ISO 8601 date-time" })
     .refine((s) => Date.parse(s) > Date.now(), "expiresAt must be in the future")
     .transform((s) => new Date(s).toISOString())
+    .nullable()
     .optional(),
+  ...limitFields,
+  limitMode: z.enum(["strict", "overlap"]).nullable().optional(),
+  shards: z.number().int().min(1).max(64).optional(),
+  browser: z
+    .strictObject({ origins: z.array(originSchema).min(1).max(50) })
+    .nullable()
+    .optional(),
+};
+
+const toInput = <T extends { browser?: { origins: string[] } | null | undefined }>({
+  browser,
+  ...rest
+}: T) => ({
+  ...rest,
+  browserOrigins: browser === undefined ? undefined : (browser?.origins ?? null),
 });
+
+const createSchema = z.strictObject({ name, ...settings }).transform(toInput);
+const updateSchema = z.strictObject({ name: name.optional(), ...settings }).transform(toInput);
 
 /** The public view of a key: everything but the secret. */
 function view(k: KeyRecord) {
@@ -39,6 +65,33 @@ function view(k: KeyRecord) {
       : k.expiresAt && Date.parse(k.expiresAt) <= Date.now()
         ? "expired"
         : "active",
+    ...limitsView(k.limits),
+    limitMode: k.limitMode ?? (k.limits.budget || k.teamLimits?.budget ? "strict" : "overlap"),
+    shards: k.shards,
+    browser: k.browserOrigins && { origins: k.browserOrigins },
+  };
+}
+
+/** What the key's limiter objects hold now (all shards added up): spend per period, reservations, load. */
+async function limiterUsage(env: Env, k: KeyRecord) {
+  if (!hasLimits(k.limits)) return null;
+  const names =
+    k.shards > 1
+      ? Array.from({ length: k.shards }, (_, i) => `limits:key:${k.id}:${i}`)
+      : [`limits:key:${k.id}`];
+  const all = await Promise.all(names.map((n) => env.LIMITS.get(env.LIMITS.idFromName(n)).usage()));
+  const sum = (f: (u: (typeof all)[number]) => string) =>
+    formatUsd(all.reduce((a, u) => a + BigInt(f(u)), 0n));
+  return {
+    spentUsd: {
+      day: sum((u) => u.spentPusd.day),
+      month: sum((u) => u.spentPusd.month),
+      total: sum((u) => u.spentPusd.total),
+    },
+    reservedUsd: sum((u) => u.heldPusd),
+    inFlight: all.reduce((a, u) => a + u.inFlight, 0),
+    requestsLastMinute: all.reduce((a, u) => a + u.requestsLastMinute, 0),
+    tokensLastMinute: all.reduce((a, u) => a + u.tokensLastMinute, 0),
   };
 }
 
@@ -48,11 +101,18 @@ async function found(p: Promise<KeyRecord | null>, id: string): Promise<KeyRecor
   return k;
 }
 
-/** `/admin/keys` — create (the secret is shown once), list, read, revoke. */
+/** Drops what this isolate cached about a key (its lookups, the CORS origin list). */
+function changed(id: string) {
+  keyCache.evict(id);
+  forgetOrigins();
+}
+
+/** `/admin/keys` — create (the secret is shown once), list, read (with spend so far), update, rotate, revoke. */
 export const adminKeys = new Hono<AppEnv>()
   .post("/admin/keys", async (c) => {
     const input = parseBody(createSchema, await readJson(c.req.raw));
     const { record, secret } = await new KeyStore(c.env.DB).create(input);
+    forgetOrigins();
     return c.json({ ...view(record), key: secret }, 201);
   })
   .get("/admin/keys", async (c) => {
@@ -62,11 +122,38 @@ export const adminKeys = new Hono<AppEnv>()
   })
   .get("/admin/keys/:id", async (c) => {
     const id = c.req.param("id");
-    return c.json(view(await found(new KeyStore(c.env.DB).byId(id), id)));
+    const k = await found(new KeyStore(c.env.DB).byId(id), id);
+    const [usage, spend] = await Promise.all([
+      limiterUsage(c.env, k),
+      querySpend(c.env.DB, { fromMs: 0, toMs: Date.now() + 1, groupBy: null, filters: { key: id } }),
+    ]);
+    const total = spend[0] ? sumsJson(spend[0]) : null;
+    return c.json({
+      ...view(k),
+      spend: { requests: total?.requests ?? 0, costUsd: total?.costUsd ?? 0, recorded: "ledger" },
+      limiter: usage,
+    });
+  })
+  .patch("/admin/keys/:id", async (c) => {
+    const id = c.req.param("id");
+    const input = parseBody(updateSchema, await readJson(c.req.raw));
+    const k = await found(new KeyStore(c.env.DB).update(id, input), id);
+    changed(id);
+    return c.json(view(k));
+  })
+  .post("/admin/keys/:id/rotate", async (c) => {
+    const id = c.req.param("id");
+    const rotated = await new KeyStore(c.env.DB).rotate(id);
+    if (!rotated) {
+      await found(new KeyStore(c.env.DB).byId(id), id);
+      throw new GatewayError("invalid_request", `Key '${id}' is revoked; a revoked key cannot be rotated.`);
+    }
+    changed(id);
+    return c.json({ ...view(rotated.record), key: rotated.secret });
   })
   .delete("/admin/keys/:id", async (c) => {
     const id = c.req.param("id");
     const k = await found(new KeyStore(c.env.DB).revoke(id), id);
-    keyCache.evict(id);
+    changed(id);
     return c.json(view(k));
   });

@@ -68,4 +68,9 @@ async function answer(c: Context<AppEnv>, ownKey?: string) {
 export const adminSpend = new Hono<AppEnv>().get("/admin/spend", (c) => answer(c));
 
 /** `GET /v1/spend` — the calling key's own spend, same query and shape as `/admin/spend`. */
-export const keySpend = new Hono<AppEnv>().get("/v1/spend", (c) => answer(c, c.var.key.id));
+export const keySpend = new Hono<AppEnv>().get("/v1/spend", (c) => {
+  if (c.var.token) {
+    throw new GatewayError("token_not_allowed", "Browser tokens cannot read spend; ask your server.");
+  }
+  return answer(c, c.var.key.id);
+});

@@ -100,21 +100,32 @@ describe("usage captured for spend", () => {
     expect((emb?.usage as { inputTokens: number } | undefined)?.inputTokens).toBeGreaterThan(0);
   });
 
-  it("records a stream the client cut off as not completed", async () => {
+  it("records a stream the client cut off as not completed, with the tokens that streamed estimated", async () => {
     const openai = net.add("https://api.openai.com", { apiKey: "sk-t" });
-    openai.reply({ content: "one two three four five" });
-    const hold = openai.holdNextStream(2);
+    const content = "one two three four five six seven eight nine ten eleven twelve";
+    openai.reply({ content });
+    const hold = openai.holdNextStream(4);
     const { g, key } = await setup();
     const res = await g.fetch(
       "/v1/chat/completions",
       post({ model: "openai/gpt-4o-mini", messages: hi, stream: true }, key),
     );
     const reader = (res.body as ReadableStream<Uint8Array>).getReader();
-    await reader.read();
+    const dec = new TextDecoder();
+    let received = "";
+    for (let i = 0; i < 3; i++) received += dec.decode((await reader.read()).value);
     await reader.cancel();
     hold.release();
     await g.settle();
-    expect(calls()[0]).toMatchObject({ stream: true, completed: false, usage: null, status: 200 });
+    const streamedText = [...received.matchAll(/"content":"([^"]*)"/g)].map((m) => m[1]).join("");
+    expect(streamedText.length).toBeGreaterThan(0);
+    const rec = calls()[0] as { usage: { inputTokens: number; outputTokens: number } };
+    expect(rec).toMatchObject({ stream: true, completed: false, status: 200 });
+    // Input: "user" + "hi" = 6 characters at ~4 a token, plus 4 for the message; output: ~4 characters a token
+    // of what streamed — at least what the client received, never more than the whole answer.
+    expect(rec.usage.inputTokens).toBe(Math.ceil(6 / 4) + 4);
+    expect(rec.usage.outputTokens).toBeGreaterThanOrEqual(Math.ceil(streamedText.length / 4));
+    expect(rec.usage.outputTokens).toBeLessThanOrEqual(Math.ceil(content.length / 4));
   });
 
   it("records a failed call with the upstream's status and code and the retries made", async () => {

@@ -1,0 +1,110 @@
+import type { Context } from "hono";
+import type { Route } from "../config/resolve";
+import type { Usage } from "../formats/usage";
+import type { AppEnv } from "../http/context";
+import { GatewayError } from "../http/errors";
+import { budgeted, type Reservation, reserve, subjectsFor } from "../limits/enforce";
+import { estimateInputTokens, outputCap, worstCostPusd } from "../limits/estimate";
+import type { Operation } from "../providers/types";
+import { callUpstream, type UpstreamSuccess } from "./upstream";
+
+export interface LimitedCall {
+  up: UpstreamSuccess;
+  /** The call's hold on its limiters; null when the key has no limits. */
+  reservation: Reservation | null;
+}
+
+/**
+ * Calls upstream within the key's (team's, browser token's) limits. Without limits this is `callUpstream`
+ * and costs nothing. Otherwise the limiters are asked to reserve the request's tokens and worst-case cost:
+ * - strict (the default when a budget applies): the reservation is granted before anything is sent upstream;
+ * - overlap: the upstream call starts at once alongside the check; the response is held until the check
+ *   answers, and the upstream call is aborted when it is refused.
+ * A budgeted chat call without an output cap gets `limits.defaultMaxTokens`, so its worst case is bounded.
+ * When the upstream call fails after a grant, the reservation settles at zero cost (the request still counts
+ * against the request rate).
+ */
+export async function limitedCall(
+  c: Context<AppEnv>,
+  route: Route,
+  op: Operation,
+  body: Record<string, unknown> & { model: string },
+  stream: boolean,
+): Promise<LimitedCall> {
+  const subjects = subjectsFor(c.var.key, c.var.token);
+  const clientSignal = c.req.raw.signal;
+  if (subjects.length === 0) {
+    return {
+      up: await callUpstream(route, { op, body, stream, env: c.env }, clientSignal),
+      reservation: null,
+    };
+  }
+  const cfg = c.var.config;
+  const hasBudget = budgeted(subjects);
+  let cap = outputCap(body);
+  let sent = body;
+  if (hasBudget && cap === null && op === "chat") {
+    cap = cfg.limits.defaultMaxTokens;
+    sent = { ...body, max_completion_tokens: cap };
+  }
+  const input = estimateInputTokens(body);
+  let costPusd = 0;
+  if (hasBudget) {
+    const worst = worstCostPusd(cfg, route, op, input, cap ?? 0);
+    if ("unpriced" in worst) {
+      throw new GatewayError(
+        "model_unpriced",
+        `This key has a budget, and '${worst.unpriced}' has no price, so its cost cannot be bounded. Add it under 'pricing' in the gateway config.`,
+        { param: "model" },
+      );
+    }
+    costPusd = worst.cost;
+  }
+  const ask = {
+    id: c.var.requestId,
+    tokens: input + (cap ?? 0),
+    costPusd,
+    ttlMs: cfg.limits.reservationTtlSeconds * 1000,
+  };
+  const mode = c.var.key.limitMode ?? (hasBudget ? "strict" : "overlap");
+  const settleFailed = (r: Reservation) => c.executionCtx.waitUntil(r.settle(0, 0));
+
+  if (mode === "strict") {
+    const reservation = await reserve(c.env, subjects, ask);
+    try {
+      return {
+        up: await callUpstream(route, { op, body: sent, stream, env: c.env }, clientSignal),
+        reservation,
+      };
+    } catch (e) {
+      settleFailed(reservation);
+      throw e;
+    }
+  }
+  const abort = new AbortController();
+  const upstream = callUpstream(
+    route,
+    { op, body: sent, stream, env: c.env },
+    AbortSignal.any([clientSignal, abort.signal]),
+  );
+  let reservation: Reservation;
+  try {
+    reservation = await reserve(c.env, subjects, ask);
+  } catch (e) {
+    abort.abort(e);
+    upstream.then(
+      (u) => u.response.body?.cancel(),
+      () => {},
+    );
+    throw e;
+  }
+  try {
+    return { up: await upstream, reservation };
+  } catch (e) {
+    settleFailed(reservation);
+    throw e;
+  }
+}
+
+/** Tokens a settled call used, for the minute window. */
+export const usedTokens = (u: Usage | null) => (u ? u.inputTokens + u.outputTokens : 0);
