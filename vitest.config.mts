@@ -4,24 +4,44 @@ import { defineConfig } from "vitest/config";
 export default defineConfig(async () => {
   const migrations = await readD1Migrations("./migrations");
   return {
-    plugins: [
-      cloudflareTest({
-        wrangler: { configPath: "./wrangler.toml" },
-        remoteBindings: false,
-        miniflare: {
-          bindings: {
-            ADMIN_TOKEN: "test-admin-token-0123456789",
-            TEST_MIGRATIONS: migrations,
+    test: {
+      projects: [
+        {
+          // The gateway's own tests, inside workerd against real local D1 and Durable Objects.
+          plugins: [
+            cloudflareTest({
+              wrangler: { configPath: "./wrangler.toml" },
+              remoteBindings: false,
+              miniflare: {
+                bindings: {
+                  ADMIN_TOKEN: "test-admin-token-0123456789",
+                  TEST_MIGRATIONS: migrations,
+                },
+              },
+            }),
+          ],
+          test: {
+            name: "workers",
+            setupFiles: ["./test/setup.ts"],
+            include: ["test/**/*.test.ts"],
+            exclude: ["test/browser/**"],
+            testTimeout: 20_000,
+            // Call records are logged as one line per call; keep test output quiet.
+            onConsoleLog: (log: string) => !log.includes('"event":"sluice.call"'),
           },
         },
-      }),
-    ],
-    test: {
-      setupFiles: ["./test/setup.ts"],
-      include: ["test/**/*.test.ts"],
-      testTimeout: 20_000,
-      // The per-call log line is the call record's sink until the spend ledger exists; keep test output quiet.
-      onConsoleLog: (log: string) => !log.includes('"event":"sluice.call"'),
+        {
+          // Real Chromium against the production bundle served on workerd (scripts/serve-lib.mjs), from Node.
+          test: {
+            name: "browser",
+            environment: "node",
+            include: ["test/browser/**/*.test.ts"],
+            testTimeout: 60_000,
+            hookTimeout: 120_000,
+            fileParallelism: false,
+          },
+        },
+      ],
     },
   };
 });

@@ -129,41 +129,38 @@ export async function reserve(env: Env, subjects: Subject[], ask: Omit<Ask, "lim
     stub: env.LIMITS.get(env.LIMITS.idFromName(s.name)),
     limits: s.limits,
   }));
-  const results = await Promise.allSettled(asks.map((a) => a.stub.acquire({ ...ask, limits: a.limits })));
-  const stubs = asks.map((a) => a.stub);
-  const granted = stubs.filter((_, i) => {
+  const settled = await Promise.allSettled(asks.map((a) => a.stub.acquire({ ...ask, limits: a.limits })));
+  // Each object's answer, or the error reaching it.
+  const results = settled.map((r): Decision | Error =>
+    r.status === "fulfilled" ? (r.value as Decision) : new Error(String(r.reason)),
+  );
+  const granted = asks.filter((_, i) => {
     const r = results[i];
-    return r?.status === "fulfilled" && r.value.ok;
+    return !(r instanceof Error) && r?.ok === true;
   });
   const release = () =>
-    Promise.all(granted.map((stub) => retried("release", () => stub.release(ask.id)))).then(() => {});
-  const failed = results.find((r) => r.status === "rejected");
-  const denied = results.find(
-    (r): r is PromiseFulfilledResult<Extract<Decision, { ok: false }>> =>
-      r.status === "fulfilled" && !r.value.ok,
-  );
-  if (failed || denied) {
-    await release();
-    if (denied) {
-      const d = denied.value;
-      throw new GatewayError(d.code, d.message, {
-        headers:
-          d.retryAfterMs === null
-            ? {}
-            : { "retry-after": String(Math.max(1, Math.ceil(d.retryAfterMs / 1000))) },
+    Promise.all(granted.map((a) => retried("release", () => a.stub.release(ask.id)))).then(() => {});
+  const decisions: Extract<Decision, { ok: true }>[] = [];
+  for (const r of results) {
+    if (r instanceof Error) {
+      await release();
+      console.error(JSON.stringify({ event: "sluice.limits.unavailable", error: r.message }));
+      throw new GatewayError("limiter_unavailable", "The rate limiter could not be reached; try again.", {
+        headers: { "retry-after": "1" },
       });
     }
-    console.error(
-      JSON.stringify({
-        event: "sluice.limits.unavailable",
-        error: String((failed as PromiseRejectedResult).reason),
-      }),
-    );
-    throw new GatewayError("limiter_unavailable", "The rate limiter could not be reached; try again.", {
-      headers: { "retry-after": "1" },
-    });
+    if (!r.ok) {
+      await release();
+      throw new GatewayError(r.code, r.message, {
+        headers:
+          r.retryAfterMs === null
+            ? {}
+            : { "retry-after": String(Math.max(1, Math.ceil(r.retryAfterMs / 1000))) },
+      });
+    }
+    decisions.push(r);
   }
-  const decisions = results.map((r) => (r as PromiseFulfilledResult<Extract<Decision, { ok: true }>>).value);
+  const stubs = asks.map((a) => a.stub);
   return {
     headers: rateHeaders(decisions),
     settle: (tokens, costPusd) =>
