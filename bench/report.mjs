@@ -29,6 +29,23 @@ export function markdown(results) {
   lines.push(
     `| Bundle size, gzip (raw) | | ${kib(results.bundle.gzipBytes)} (${kib(results.bundle.rawBytes)}) | |`,
   );
+  if (results.limits) {
+    lines.push(
+      "",
+      `Limits (upstream TTFB ${results.setup.limitsUpstreamTtfbMs} ms; added = the mode minus a key without limits):`,
+      "",
+      "| Key | p50 (ms) | p99 (ms) | added p50 | added p99 | workerd CPU per request (ms) |",
+      "| --- | --: | --: | --: | --: | --: |",
+    );
+    for (const { connections, ...modes } of results.limits) {
+      for (const [mode, r] of Object.entries(modes)) {
+        const added = (v, base) => (mode === "none" ? "" : plus(v - base, ms));
+        lines.push(
+          `| ${mode}, ${connections} conn | ${ms(r.p50)} | ${ms(r.p99)} | ${added(r.p50, modes.none.p50)} | ${added(r.p99, modes.none.p99)} | ${ms(r.cpuMsPerReq)} |`,
+        );
+      }
+    }
+  }
   const s = results.setup;
   lines.push(
     "",

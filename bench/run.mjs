@@ -1,6 +1,7 @@
 // `npm run bench`: Sluice against a bare pass-through Worker, both served like `npm run serve`, in front of a
 // local OpenAI-format upstream. Prints a markdown table and writes bench/results/latest.json.
-// Flags: --seconds N (per run, default 6), --upstream-ttfb-ms N (default 0), --ttfb-samples N (default 50).
+// Flags: --seconds N (per run, default 6), --upstream-ttfb-ms N (default 0), --ttfb-samples N (default 50),
+// --limits-ttfb-ms N (the upstream's time to first byte in the limits runs, default 200).
 import { execFileSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -19,11 +20,19 @@ const { values } = parseArgs({
     seconds: { type: "string", default: "6" },
     "upstream-ttfb-ms": { type: "string", default: "0" },
     "ttfb-samples": { type: "string", default: "50" },
+    "limits-ttfb-ms": { type: "string", default: "200" },
   },
 });
 const SECONDS = Number(values.seconds);
 const UPSTREAM_TTFB_MS = Number(values["upstream-ttfb-ms"]);
 const TTFB_SAMPLES = Number(values["ttfb-samples"]);
+const LIMITS_TTFB_MS = Number(values["limits-ttfb-ms"]);
+/** Keys of the limits runs: no limits, strict (a budget: reserve, then call) and overlap (check beside the call). */
+const LIMIT_KEYS = {
+  none: {},
+  strict: { rpm: 10_000_000, budget: { usd: 1_000_000, period: "day" }, limitMode: "strict" },
+  overlap: { rpm: 10_000_000, limitMode: "overlap" },
+};
 const WARMUP_SECONDS = 1;
 const CHUNK_GAP_MS = 2; // between the upstream's stream chunks, so a buffering proxy would show in TTFB
 const CONNECTIONS = [1, 10];
@@ -33,7 +42,8 @@ if (!(SECONDS > 0 && TTFB_SAMPLES > 0 && UPSTREAM_TTFB_MS >= 0)) {
 }
 // Startup and streaming requests get 90 s on top of the load runs; past that, something is stuck.
 const DEADLINE_MS =
-  (90 + CONNECTIONS.length * 2 * (SECONDS + WARMUP_SECONDS)) * 1000 + 2 * TTFB_SAMPLES * UPSTREAM_TTFB_MS;
+  (90 + CONNECTIONS.length * (2 + Object.keys(LIMIT_KEYS).length) * (SECONDS + WARMUP_SECONDS)) * 1000 +
+  2 * TTFB_SAMPLES * UPSTREAM_TTFB_MS;
 
 const tmp = mkdtempSync(path.join(os.tmpdir(), "sluice-bench-"));
 // However the bench ends, the temp dir goes. On SIGINT/SIGTERM, exiting also runs Miniflare's exit hook, which
@@ -69,6 +79,8 @@ try {
 
   const upstream = await startUpstream({ ttfbMs: UPSTREAM_TTFB_MS, chunkGapMs: CHUNK_GAP_MS });
   stops.push(upstream.stop);
+  const slowUpstream = await startUpstream({ ttfbMs: LIMITS_TTFB_MS, chunkGapMs: CHUNK_GAP_MS });
+  stops.push(slowUpstream.stop);
 
   const { compatibilityDate, compatibilityFlags } = wranglerWorkerOptions();
   const floor = await serveWorker({
@@ -84,7 +96,13 @@ try {
 
   log("starting the gateway (migrations on a fresh local D1)…");
   const adminToken = randomBytes(24).toString("hex");
-  const config = { providers: { up: { type: "openai-compatible", baseUrl: upstream.url, apiKey: "bench" } } };
+  const config = {
+    providers: {
+      up: { type: "openai-compatible", baseUrl: upstream.url, apiKey: "bench" },
+      slow: { type: "openai-compatible", baseUrl: slowUpstream.url, apiKey: "bench" },
+    },
+    pricing: { "bench-model": { input: 1, output: 2 } },
+  };
   const gateway = await startGateway({
     port: 0,
     persist: path.join(tmp, "state"),
@@ -94,14 +112,17 @@ try {
   });
   stops.push(gateway.stop);
 
-  const created = await fetch(`${gateway.url}/admin/keys`, {
-    method: "POST",
-    headers: { authorization: `Bearer ${adminToken}`, "content-type": "application/json" },
-    body: JSON.stringify({ name: "bench" }),
-  });
-  if (created.status !== 201)
-    throw new Error(`creating a key failed: ${created.status} ${await created.text()}`);
-  const { key } = await created.json();
+  const createKey = async (settings) => {
+    const created = await fetch(`${gateway.url}/admin/keys`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${adminToken}`, "content-type": "application/json" },
+      body: JSON.stringify({ name: "bench", ...settings }),
+    });
+    if (created.status !== 201)
+      throw new Error(`creating a key failed: ${created.status} ${await created.text()}`);
+    return (await created.json()).key;
+  };
+  const key = await createKey({});
 
   const headers = { authorization: `Bearer ${key}`, "content-type": "application/json" };
   const messages = [{ role: "user", content: "Say hello." }];
@@ -133,6 +154,27 @@ try {
     results.streamTtfb[name] = await medianTtfb(t.url, { headers, body: streaming, samples: TTFB_SAMPLES });
   }
 
+  // Limits: the same gateway and a slower upstream, through keys without limits, strict and overlap.
+  const limitsBody = JSON.stringify({ model: "slow/bench-model", messages, max_tokens: 50 });
+  results.limits = [];
+  for (const connections of CONNECTIONS) {
+    const entry = { connections };
+    for (const [mode, settings] of Object.entries(LIMIT_KEYS)) {
+      const k = await createKey(settings);
+      log(`limits, ${mode}: ${connections} connection(s), upstream TTFB ${LIMITS_TTFB_MS} ms…`);
+      const run = {
+        url: targets.gateway.url,
+        pid: gateway.pid,
+        headers: { ...headers, authorization: `Bearer ${k}` },
+        body: limitsBody,
+        connections,
+      };
+      await load({ ...run, seconds: WARMUP_SECONDS });
+      entry[mode] = await load({ ...run, seconds: SECONDS });
+    }
+    results.limits.push(entry);
+  }
+
   results.setup = {
     date: new Date().toISOString(),
     cpu: os.cpus()[0].model.trim(),
@@ -144,6 +186,7 @@ try {
     seconds: SECONDS,
     warmupSeconds: WARMUP_SECONDS,
     upstreamTtfbMs: UPSTREAM_TTFB_MS,
+    limitsUpstreamTtfbMs: LIMITS_TTFB_MS,
     upstreamChunkGapMs: CHUNK_GAP_MS,
     ttfbSamples: TTFB_SAMPLES,
   };
