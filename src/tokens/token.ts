@@ -1,3 +1,4 @@
+import { b64url, fromB64url, sign, verified } from "../keys/signing";
 import type { LimitSettings } from "../keys/store";
 
 /** What a browser token carries, signed: who minted it, for whom, where it may be used, and its own limits. */
@@ -20,56 +21,11 @@ export interface BrowserToken {
 
 export const TOKEN_PREFIX = "sbt_";
 
-const enc = new TextEncoder();
-const keys = new Map<string, Promise<CryptoKey>>();
+const PURPOSE = "sluice-browser-token-v1";
 
-/**
- * The HMAC key tokens are signed with, derived from `secret` (`TOKEN_SECRET`, else `ADMIN_TOKEN`) for this
- * purpose only. Rotating the secret invalidates every outstanding token (they live an hour at most).
- */
-function signingKey(secret: string): Promise<CryptoKey> {
-  let k = keys.get(secret);
-  if (!k) {
-    k = (async () => {
-      const root = await crypto.subtle.importKey(
-        "raw",
-        enc.encode(secret),
-        { name: "HMAC", hash: "SHA-256" },
-        false,
-        ["sign"],
-      );
-      const derived = await crypto.subtle.sign("HMAC", root, enc.encode("sluice-browser-token-v1"));
-      return crypto.subtle.importKey("raw", derived, { name: "HMAC", hash: "SHA-256" }, false, [
-        "sign",
-        "verify",
-      ]);
-    })();
-    if (keys.size > 8) keys.clear();
-    keys.set(secret, k);
-  }
-  return k;
-}
-
-function b64url(bytes: Uint8Array): string {
-  let s = "";
-  for (const b of bytes) s += String.fromCharCode(b);
-  return btoa(s).replaceAll("+", "-").replaceAll("/", "_").replace(/=+$/, "");
-}
-
-function fromB64url(s: string): Uint8Array<ArrayBuffer> | null {
-  try {
-    const bin = atob(s.replaceAll("-", "+").replaceAll("_", "/"));
-    return Uint8Array.from(bin, (c) => c.charCodeAt(0));
-  } catch {
-    return null;
-  }
-}
-
-/** `sbt_<payload>.<signature>`, both base64url; the payload is JSON. */
+/** `sbt_<payload>.<signature>`: base64url JSON claims, HMAC-signed with a key derived for browser tokens. */
 export async function signToken(t: BrowserToken, secret: string): Promise<string> {
-  const payload = b64url(enc.encode(JSON.stringify(t)));
-  const sig = await crypto.subtle.sign("HMAC", await signingKey(secret), enc.encode(payload));
-  return `${TOKEN_PREFIX}${payload}.${b64url(new Uint8Array(sig))}`;
+  return TOKEN_PREFIX + (await sign(b64url(new TextEncoder().encode(JSON.stringify(t))), secret, PURPOSE));
 }
 
 /**
@@ -81,13 +37,10 @@ export async function verifyToken(
   secret: string,
   now = Date.now(),
 ): Promise<{ ok: true; token: BrowserToken } | { ok: false; reason: "invalid" | "expired" }> {
-  const body = token.slice(TOKEN_PREFIX.length);
-  const dot = body.indexOf(".");
-  const sig = dot > 0 ? fromB64url(body.slice(dot + 1)) : null;
-  if (!token.startsWith(TOKEN_PREFIX) || !sig) return { ok: false, reason: "invalid" };
-  const payload = body.slice(0, dot);
-  const valid = await crypto.subtle.verify("HMAC", await signingKey(secret), sig, enc.encode(payload));
-  const bytes = valid ? fromB64url(payload) : null;
+  const payload = token.startsWith(TOKEN_PREFIX)
+    ? await verified(token.slice(TOKEN_PREFIX.length), secret, PURPOSE)
+    : null;
+  const bytes = payload === null ? null : fromB64url(payload);
   if (!bytes) return { ok: false, reason: "invalid" };
   let t: BrowserToken;
   try {
