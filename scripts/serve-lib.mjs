@@ -16,7 +16,7 @@ const WRANGLER_BIN = path.join(
 );
 
 /** Runs the project's wrangler CLI with this Node (wrangler needs Node 22); throws if it fails. */
-function wrangler(args, { quiet = false } = {}) {
+export function wrangler(args, { quiet = false } = {}) {
   const r = spawnSync(process.execPath, [WRANGLER_BIN, ...args], {
     cwd: ROOT,
     encoding: "utf8",
@@ -37,7 +37,7 @@ export function build(outdir = path.join(ROOT, "dist"), opts = {}) {
 }
 
 /** Applies the D1 migrations to the local database under `persist`, as `npm run dev` does. */
-function migrate(persist = DEFAULT_PERSIST, opts = {}) {
+export function migrate(persist = DEFAULT_PERSIST, opts = {}) {
   wrangler(["d1", "migrations", "apply", "DB", "--local", "--persist-to", persist], opts);
 }
 

@@ -7,6 +7,7 @@ import { init, limitBody, requestId } from "./http/middleware";
 import { adminKeys } from "./routes/admin-keys";
 import { adminTeams } from "./routes/admin-teams";
 import { chat } from "./routes/chat";
+import { dashboard } from "./routes/dashboard";
 import { embeddings } from "./routes/embeddings";
 import { health } from "./routes/health";
 import { messages } from "./routes/messages";
@@ -31,6 +32,7 @@ export function createApp() {
   app.route("/", adminKeys);
   app.route("/", adminTeams);
   app.route("/", tokens);
+  app.route("/", dashboard);
   app.route("/", adminSpend);
   app.route("/", keySpend);
   app.on(["GET", "PUT", "PATCH", "DELETE"], POST_ONLY, (c) => {

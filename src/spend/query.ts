@@ -1,6 +1,6 @@
 import { formatUsd } from "./pricing";
 
-export const GROUP_BY = ["key", "team", "model", "provider", "upstream_model", "day"] as const;
+export const GROUP_BY = ["key", "team", "model", "provider", "upstream_model", "day", "hour"] as const;
 export type GroupBy = (typeof GROUP_BY)[number];
 
 /** A spend question: a time range [from, to) in ms, an optional grouping and equality filters. */
@@ -47,6 +47,8 @@ function groupExpr(g: GroupBy | null, raw: boolean): string {
       return "''";
     case "day":
       return raw ? "date(ts / 1000, 'unixepoch')" : "day";
+    case "hour": // raw rows only (rollups are daily)
+      return "strftime('%Y-%m-%dT%H:00Z', ts / 1000, 'unixepoch')";
     case "key":
       return "key_id";
     default:
@@ -58,10 +60,9 @@ function groupExpr(g: GroupBy | null, raw: boolean): string {
 const split = (col: string, prefix: string) =>
   `SUM(${col} / 1000000) AS ${prefix}_hi, SUM(${col} % 1000000) AS ${prefix}_lo`;
 
-/** One part of the range, read from raw rows (partial days) or daily rollups (whole days). */
-function part(q: SpendQuery, raw: boolean, lo: number | string, hi: number | string) {
-  const where = [raw ? "ts >= ? AND ts < ?" : "day >= ? AND day < ?"];
-  const params: unknown[] = [lo, hi];
+/** A range condition and its parameters, with the query's equality filters added. */
+function filtered(q: SpendQuery, range: string, params: unknown[]): { where: string[]; params: unknown[] } {
+  const where = [range];
   for (const [f, col] of Object.entries(FILTER_COLUMNS)) {
     const v = q.filters[f as keyof typeof FILTER_COLUMNS];
     if (v !== undefined) {
@@ -69,6 +70,12 @@ function part(q: SpendQuery, raw: boolean, lo: number | string, hi: number | str
       params.push(v);
     }
   }
+  return { where, params };
+}
+
+/** One part of the range, read from raw rows (partial days) or daily rollups (whole days). */
+function part(q: SpendQuery, raw: boolean, lo: number | string, hi: number | string) {
+  const { where, params } = filtered(q, raw ? "ts >= ? AND ts < ?" : "day >= ? AND day < ?", [lo, hi]);
   const sums = raw
     ? `COUNT(*) AS requests, SUM(status >= 400) AS errors, SUM(cost_pusd IS NULL) AS unpriced, ${TOKENS.map(([c]) => `SUM(${c}) AS ${c}`).join(", ")}, ${split("COALESCE(cost_pusd, 0)", "cost")}, ${split("saved_pusd", "saved")}`
     : `SUM(requests) AS requests, SUM(errors) AS errors, SUM(unpriced) AS unpriced, ${TOKENS.map(([c]) => `SUM(${c}) AS ${c}`).join(", ")}, ${split("cost_pusd", "cost")}, ${split("saved_pusd", "saved")}`;
@@ -86,7 +93,7 @@ export function spendSql(q: SpendQuery): { sql: string; params: unknown[] } {
   const firstWhole = Math.ceil(q.fromMs / DAY_MS) * DAY_MS;
   const lastWhole = Math.floor(q.toMs / DAY_MS) * DAY_MS;
   const parts =
-    firstWhole < lastWhole
+    firstWhole < lastWhole && q.groupBy !== "hour"
       ? [
           ...(q.fromMs < firstWhole ? [part(q, true, q.fromMs, firstWhole)] : []),
           part(q, false, isoDay(firstWhole), isoDay(lastWhole)),
@@ -216,4 +223,52 @@ export function groupsCsv(groups: SpendGroup[]): string {
     ).join(","),
   );
   return `${[CSV_COLUMNS.join(","), ...lines].join("\r\n")}\r\n`;
+}
+
+/** One call as the dashboard lists it. */
+export interface RecentCall {
+  ts: number;
+  requestId: string;
+  keyId: string;
+  team: string | null;
+  model: string;
+  provider: string | null;
+  status: number;
+  errorCode: string | null;
+  stream: boolean;
+  completed: boolean;
+  inputTokens: number;
+  outputTokens: number;
+  /** Null: unpriced. */
+  costPicoUsd: number | null;
+  cache: string;
+  latencyMs: number;
+}
+
+/** The newest calls in the query's range and filters (raw rows, newest first, by the `ts` index). */
+export async function recentCalls(db: D1Database, q: SpendQuery, limit: number): Promise<RecentCall[]> {
+  const { where, params } = filtered(q, "ts >= ? AND ts < ?", [q.fromMs, q.toMs]);
+  const { results } = await db
+    .prepare(
+      `SELECT ts, request_id, key_id, team, model, provider, status, error_code, stream, completed, input_tokens, output_tokens, cost_pusd, cache, latency_ms FROM spend WHERE ${where.join(" AND ")} ORDER BY ts DESC LIMIT ?`,
+    )
+    .bind(...params, limit)
+    .all<Row>();
+  return results.map((r) => ({
+    ts: num(r.ts),
+    requestId: String(r.request_id),
+    keyId: String(r.key_id),
+    team: r.team === null ? null : String(r.team),
+    model: String(r.model),
+    provider: r.provider === null ? null : String(r.provider),
+    status: num(r.status),
+    errorCode: r.error_code === null ? null : String(r.error_code),
+    stream: r.stream === 1,
+    completed: r.completed === 1,
+    inputTokens: num(r.input_tokens),
+    outputTokens: num(r.output_tokens),
+    costPicoUsd: r.cost_pusd === null ? null : num(r.cost_pusd),
+    cache: String(r.cache),
+    latencyMs: num(r.latency_ms),
+  }));
 }

@@ -39,9 +39,13 @@ export interface Sluice {
  * Builds the Worker as `wrangler deploy` would and serves it on workerd with a fresh, empty local state (D1
  * migrated), on a free loopback port. `vars` become Worker vars (GATEWAY_CONFIG, …).
  */
-export async function startSluice(vars: Record<string, string> = {}): Promise<Sluice> {
+export async function startSluice(
+  vars: Record<string, string> = {},
+  opts: { seed?: (persist: string) => void } = {},
+): Promise<Sluice> {
   const work = mkdtempSync(path.join(tmpdir(), "sluice-browser-"));
   const script = build(path.join(work, "dist"), { quiet: true });
+  opts.seed?.(path.join(work, "state"));
   const server = await startGateway({
     port: 0,
     persist: path.join(work, "state"),
