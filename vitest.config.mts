@@ -5,6 +5,8 @@ export default defineConfig(async () => {
   const migrations = await readD1Migrations("./migrations");
   return {
     test: {
+      // Call records are logged as one line per call; keep test output quiet.
+      onConsoleLog: (log: string) => !log.includes('"event":"sluice.call"'),
       projects: [
         {
           // The gateway's own tests, inside workerd against real local D1 and Durable Objects.
@@ -26,8 +28,6 @@ export default defineConfig(async () => {
             include: ["test/**/*.test.ts"],
             exclude: ["test/browser/**"],
             testTimeout: 20_000,
-            // Call records are logged as one line per call; keep test output quiet.
-            onConsoleLog: (log: string) => !log.includes('"event":"sluice.call"'),
           },
         },
         {

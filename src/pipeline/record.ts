@@ -1,7 +1,7 @@
 import type { GatewayConfig } from "../config/schema";
 import type { Env } from "../env";
 import type { Usage } from "../formats/usage";
-import { toSpendRow } from "../spend/row";
+import { type SpendRow, toSpendRow } from "../spend/row";
 
 /** What one proxied call did: the row spend accounting is built from. */
 export interface CallRecord {
@@ -39,24 +39,54 @@ export interface CallRecord {
 }
 
 const ATTEMPTS = 3;
+/** Rows of calls ending within this window in one isolate travel to the buffer together (one RPC). */
+export const BATCH_WINDOW_MS = 10;
+const BATCH_MAX_ROWS = 200;
+
+interface Batch {
+  rows: SpendRow[];
+  done: Promise<void>;
+}
+
+/** The batch being filled, per environment (tests run gateways with different configs side by side). */
+const open = new WeakMap<object, Batch>();
 
 /**
  * Hands a call record to the spend ledger (call it inside `waitUntil`): one structured log line (visible in
- * `wrangler tail`), then the row into a random shard of the SpendBuffer Durable Object, retried on other
- * shards. If every attempt fails, the whole row is logged as `sluice.spend.unbuffered` so it can be replayed.
+ * `wrangler tail`), then the row joins this isolate's open batch. The first row of a batch sends it after
+ * `BATCH_WINDOW_MS` (or when it is full) in one RPC to a random SpendBuffer shard, retried on other shards;
+ * every caller's promise settles with that send, so each request's `waitUntil` keeps the isolate alive until
+ * its row is durable. If every attempt fails, the rows are logged whole as `sluice.spend.unbuffered`.
  */
-export async function recordCall(env: Env, cfg: GatewayConfig, rec: CallRecord): Promise<void> {
+export function recordCall(env: Env, cfg: GatewayConfig, rec: CallRecord): Promise<void> {
   console.log(JSON.stringify({ event: "sluice.call", ...rec }));
   const row = toSpendRow(rec);
+  const current = open.get(env);
+  if (current && current.rows.length < BATCH_MAX_ROWS) {
+    current.rows.push(row);
+    return current.done;
+  }
+  const batch: Batch = { rows: [row], done: Promise.resolve() };
+  batch.done = new Promise((r) => setTimeout(r, BATCH_WINDOW_MS)).then(() => {
+    if (open.get(env) === batch) open.delete(env);
+    return send(env, cfg, batch.rows);
+  });
+  open.set(env, batch);
+  return batch.done;
+}
+
+async function send(env: Env, cfg: GatewayConfig, rows: SpendRow[]): Promise<void> {
   const settings = { retentionDays: cfg.spend.retentionDays };
   let shard = Math.floor(Math.random() * cfg.spend.shards);
   for (let attempt = 1; ; attempt++) {
     try {
-      await env.SPEND.get(env.SPEND.idFromName(`spend:${shard}`)).record(row, settings);
+      await env.SPEND.get(env.SPEND.idFromName(`spend:${shard}`)).recordAll(rows, settings);
       return;
     } catch (err) {
       if (attempt >= ATTEMPTS) {
-        console.error(JSON.stringify({ event: "sluice.spend.unbuffered", row, error: String(err) }));
+        for (const row of rows) {
+          console.error(JSON.stringify({ event: "sluice.spend.unbuffered", row, error: String(err) }));
+        }
         return;
       }
       shard = (shard + 1) % cfg.spend.shards;

@@ -46,8 +46,15 @@ export class SpendBuffer extends DurableObject<BufferEnv> {
   }
 
   /** Buffers one spend row durably and makes sure a flush is scheduled. */
-  async record(row: SpendRow, settings: BufferSettings): Promise<void> {
-    this.ctx.storage.sql.exec("INSERT INTO pending (row) VALUES (?)", JSON.stringify(row));
+  record(row: SpendRow, settings: BufferSettings): Promise<void> {
+    return this.recordAll([row], settings);
+  }
+
+  /** Buffers spend rows durably (one storage transaction) and makes sure a flush is scheduled. */
+  async recordAll(rows: SpendRow[], settings: BufferSettings): Promise<void> {
+    for (const row of rows) {
+      this.ctx.storage.sql.exec("INSERT INTO pending (row) VALUES (?)", JSON.stringify(row));
+    }
     this.retentionDays = settings.retentionDays;
     if (!this.scheduled) {
       this.scheduled = true;
