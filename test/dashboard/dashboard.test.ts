@@ -180,7 +180,7 @@ describe("/dashboard numbers", () => {
     const g = gateway(CONFIG);
     await traffic(g);
     const cookie = await signIn(g);
-    const bars = (html: string) => (/<svg[^]*?<\/svg>/.exec(html)?.[0].match(/<rect /g) ?? []).length;
+    const bars = (html: string) => (/<svg[\s\S]*?<\/svg>/.exec(html)?.[0].match(/<rect /g) ?? []).length;
     expect(bars(await (await page(g, "/dashboard?period=24h", cookie)).text())).toBe(25);
     expect(bars(await (await page(g, "/dashboard?period=7d", cookie)).text())).toBe(8);
   });
