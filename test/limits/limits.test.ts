@@ -149,6 +149,21 @@ describe("Rate and concurrency limits", () => {
     expect(fake.chatRequests).toHaveLength(7);
   });
 
+  it("splits a hot key over shards without ever exceeding the key's limit", async () => {
+    const fake = upstream();
+    const g = gateway(CONFIG);
+    const k = await admin(g, "POST", "/admin/keys", { name: "hot", rpm: 10, shards: 2, limitMode: "strict" });
+    const results = await burst(g, [k.body.key], 40);
+    // Each shard allows 5 a minute; 40 calls spread at random reach both (a shard drawing fewer than 5 of 40
+    // has a chance of about 10⁻⁷).
+    expect(results.filter((r) => r.status === 200)).toHaveLength(10);
+    expect(fake.chatRequests).toHaveLength(10);
+    const perShard = await Promise.all(
+      [0, 1].map(async (i) => (await limiterOf(`limits:key:${k.body.id}:${i}`).usage()).requestsLastMinute),
+    );
+    expect(perShard).toEqual([5, 5]);
+  });
+
   it("puts OpenAI-style x-ratelimit headers on successes", async () => {
     upstream();
     const g = gateway(CONFIG);
