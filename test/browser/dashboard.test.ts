@@ -9,11 +9,18 @@ import { ADMIN_TOKEN, browserAvailable, launchChromium, type Sluice, startSluice
 /**
  * The dashboard in real Chromium, against the production bundle on workerd: sign in with the admin token, see
  * the totals the spend API reports, switch the period, filter by a key, sign out. Four weeks of seeded history
- * plus live calls through the gateway; the page is saved as docs/dashboard.png (the README shows it).
+ * plus live calls through the gateway; the page is saved as test-output/dashboard.png (and, on request, as
+ * docs/dashboard.png, which the README shows).
  */
 
 const SEEDED = 2000;
-const SCREENSHOT = path.resolve(import.meta.dirname, "../../docs/dashboard.png");
+/** Every run saves the page under test-output/; `SLUICE_UPDATE_SCREENSHOT=1` also refreshes the README's copy. */
+const SCREENSHOTS = [
+  path.resolve(import.meta.dirname, "../../test-output/dashboard.png"),
+  ...(process.env.SLUICE_UPDATE_SCREENSHOT === "1"
+    ? [path.resolve(import.meta.dirname, "../../docs/dashboard.png")]
+    : []),
+];
 /** Mock providers named like the real ones, priced like them, so the page looks like a real deployment. */
 const CONFIG = {
   providers: {
@@ -132,8 +139,10 @@ describe.skipIf(!browserAvailable)("The dashboard in Chromium", () => {
     // Readable: the spend card shows dollars, the chart one bar per day.
     expect(await page.textContent('[data-testid="total-spend"] .value')).toMatch(/^\$[\d,]+\.\d\d$/);
     expect(await page.locator('[data-testid="chart"] rect').count()).toBe(31);
-    mkdirSync(path.dirname(SCREENSHOT), { recursive: true });
-    await page.screenshot({ path: SCREENSHOT, fullPage: true });
+    for (const file of SCREENSHOTS) {
+      mkdirSync(path.dirname(file), { recursive: true });
+      await page.screenshot({ path: file, fullPage: true });
+    }
   });
 
   it("switches the period", async () => {
