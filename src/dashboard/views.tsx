@@ -1,5 +1,5 @@
 import type { Child } from "hono/jsx";
-import type { RecentCall, SpendGroup, SpendSums } from "../spend/query";
+import type { RecentCall, SpendGroup } from "../spend/query";
 import { type Dashboard, type KeyName, PERIODS, type Period, type View } from "./data";
 
 const CSS = `
@@ -243,7 +243,7 @@ function Recent(props: { calls: RecentCall[]; keyName: (id: string) => Child }) 
 }
 
 /** The dashboard URL for a view with some of its settings replaced. */
-export function hrefOf(v: View, change: Partial<{ period: Period }>): string {
+function hrefOf(v: View, change: Partial<{ period: Period }>): string {
   const p = new URLSearchParams({ period: change.period ?? v.period });
   for (const [k, val] of Object.entries(v.filters)) if (val) p.set(k, val);
   return `/dashboard?${p}`;
@@ -357,7 +357,7 @@ export function DashboardPage(props: { view: View; data: Dashboard }) {
   );
 }
 
-export function ErrorPage(props: { message: string; view?: View }) {
+export function ErrorPage(props: { message: string }) {
   return (
     <Layout title="Sluice dashboard">
       <main>
@@ -369,5 +369,3 @@ export function ErrorPage(props: { message: string; view?: View }) {
     </Layout>
   );
 }
-
-export type { SpendSums };

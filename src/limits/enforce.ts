@@ -33,6 +33,13 @@ function share(settings: LimitSettings, shards: number): Limits {
   };
 }
 
+/** The Durable Object names of a key's limiter: one, or one per shard (`limits:key:<id>:<n>`). */
+export function keyObjectNames(key: Pick<KeyRecord, "id" | "shards">): string[] {
+  return key.shards > 1
+    ? Array.from({ length: key.shards }, (_, i) => `limits:key:${key.id}:${i}`)
+    : [`limits:key:${key.id}`];
+}
+
 /**
  * The limiter objects a request goes through, in a fixed order: the key (one of its shards, at random), its
  * team, and the browser token it came with. Empty when nothing is limited — then no object is asked at all.
@@ -40,8 +47,9 @@ function share(settings: LimitSettings, shards: number): Limits {
 export function subjectsFor(key: KeyRecord, token: TokenLimits | null): Subject[] {
   const out: Subject[] = [];
   if (hasLimits(key.limits)) {
-    const shard = key.shards > 1 ? `:${Math.floor(Math.random() * key.shards)}` : "";
-    out.push({ name: `limits:key:${key.id}${shard}`, limits: share(key.limits, key.shards) });
+    const names = keyObjectNames(key);
+    const name = names[Math.floor(Math.random() * names.length)] ?? `limits:key:${key.id}`;
+    out.push({ name, limits: share(key.limits, key.shards) });
   }
   if (key.team !== null && hasLimits(key.teamLimits)) {
     out.push({ name: `limits:team:${key.team}`, limits: share(key.teamLimits, 1) });

@@ -148,10 +148,11 @@ export class Limiter extends DurableObject<object> {
     const w = this.sql
       .exec<{ n: number; t: number | null }>("SELECT COUNT(*) AS n, SUM(tokens) AS t FROM window")
       .one();
+    const held = this.held();
     return {
       spentPusd: { day: spent("day"), month: spent("month"), total: spent("total") },
-      heldPusd: this.held().cost.toString(),
-      inFlight: this.held().count,
+      heldPusd: held.cost.toString(),
+      inFlight: held.count,
       requestsLastMinute: w.n,
       tokensLastMinute: w.t ?? 0,
     };

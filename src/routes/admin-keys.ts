@@ -8,6 +8,7 @@ import { limitFields, limitsView, originSchema } from "../http/limits-schema";
 import { parseBody, readJson } from "../http/validate";
 import { keyCache } from "../keys/cache";
 import { hasLimits, type KeyRecord, KeyStore } from "../keys/store";
+import { keyObjectNames } from "../limits/enforce";
 import { formatUsd } from "../spend/pricing";
 import { querySpend, sumsJson } from "../spend/query";
 
@@ -75,11 +76,9 @@ function view(k: KeyRecord) {
 /** What the key's limiter objects hold now (all shards added up): spend per period, reservations, load. */
 async function limiterUsage(env: Env, k: KeyRecord) {
   if (!hasLimits(k.limits)) return null;
-  const names =
-    k.shards > 1
-      ? Array.from({ length: k.shards }, (_, i) => `limits:key:${k.id}:${i}`)
-      : [`limits:key:${k.id}`];
-  const all = await Promise.all(names.map((n) => env.LIMITS.get(env.LIMITS.idFromName(n)).usage()));
+  const all = await Promise.all(
+    keyObjectNames(k).map((n) => env.LIMITS.get(env.LIMITS.idFromName(n)).usage()),
+  );
   const sum = (f: (u: (typeof all)[number]) => string) =>
     formatUsd(all.reduce((a, u) => a + BigInt(f(u)), 0n));
   return {
