@@ -42,9 +42,7 @@ export function createApp() {
   });
 
   app.notFound((c) =>
-    errorResponse(new GatewayError("not_found", `No route for ${c.req.method} ${c.req.path}.`), {
-      "x-request-id": c.var.requestId,
-    }),
+    errorResponse(new GatewayError("not_found", `No route for ${c.req.method} ${c.req.path}.`)),
   );
   app.onError((err, c) => {
     if (!(err instanceof GatewayError))
@@ -52,7 +50,7 @@ export function createApp() {
         JSON.stringify({ event: "sluice.error", requestId: c.var.requestId, error: String(err) }),
       );
     const shape = c.req.path === "/v1/messages" ? "anthropic" : "openai";
-    return errorResponse(err, c.var.requestId ? { "x-request-id": c.var.requestId } : {}, shape);
+    return errorResponse(err, {}, shape);
   });
   return app;
 }

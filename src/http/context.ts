@@ -7,7 +7,10 @@ import type { BrowserToken } from "../tokens/token";
 export interface AppEnv {
   Bindings: Env;
   Variables: {
+    /** The gateway's own id for this request: everything that counts or deduplicates uses it. */
     requestId: string;
+    /** The client's `x-request-id` (when sane): echoed and stored, never used as a key. */
+    clientRequestId: string | null;
     config: GatewayConfig;
     key: KeyRecord;
     /** The browser token the request came with (its parent key is `key`); null for a key. */

@@ -6,6 +6,7 @@ import { GatewayError } from "./errors";
 /** Response headers a page may read: the request id, the limits, what Sluice did. */
 const EXPOSED = [
   "x-request-id",
+  "x-sluice-request-id",
   "x-sluice-provider",
   "x-sluice-model",
   "x-sluice-cache",

@@ -8,13 +8,21 @@ import { GatewayError } from "./errors";
 
 const CLIENT_ID = /^[\w.:-]{1,128}$/;
 
-/** Takes the client's `x-request-id` when it is sane, else makes one; echoes it on every response. */
+/**
+ * Gives every request a gateway-made id (`requestId`: spend rows, limit windows and settlements are keyed by
+ * it) and keeps the client's own `x-request-id`, when sane, as data (`clientRequestId`: echoed and stored,
+ * never trusted to be unique). Every answer carries `x-request-id` (the client's id, else the gateway's) and
+ * `x-sluice-request-id` (the gateway's).
+ */
 export const requestId = createMiddleware<AppEnv>(async (c, next) => {
   const given = c.req.header("x-request-id");
-  const id = given && CLIENT_ID.test(given) ? given : `req_${crypto.randomUUID().replaceAll("-", "")}`;
+  const client = given && CLIENT_ID.test(given) ? given : null;
+  const id = `req_${crypto.randomUUID().replaceAll("-", "")}`;
   c.set("requestId", id);
+  c.set("clientRequestId", client);
   await next();
-  c.res.headers.set("x-request-id", id);
+  c.res.headers.set("x-request-id", client ?? id);
+  c.res.headers.set("x-sluice-request-id", id);
 });
 
 /** Checks bindings and loads the gateway config (both memoized per isolate) for every request. */

@@ -37,6 +37,7 @@ export async function proxy(
   const started = Date.now();
   const base = {
     requestId: c.var.requestId,
+    clientRequestId: c.var.clientRequestId,
     startedAt: started,
     keyId: c.var.key.id,
     team: c.var.key.team,

@@ -5,7 +5,10 @@ import { type SpendRow, toSpendRow } from "../spend/row";
 
 /** What one proxied call did: the row spend accounting is built from. */
 export interface CallRecord {
+  /** The gateway's id for the call (unique; the spend row's key). */
   requestId: string;
+  /** The client's own `x-request-id`, kept as data (not unique, not trusted). */
+  clientRequestId: string | null;
   /** When the call started (ms since the epoch). */
   startedAt: number;
   keyId: string;

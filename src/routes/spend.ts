@@ -4,7 +4,20 @@ import * as z from "zod";
 import type { AppEnv } from "../http/context";
 import { GatewayError } from "../http/errors";
 import { parseBody } from "../http/validate";
-import { GROUP_BY, groupsCsv, querySpend, sumGroups, sumsJson } from "../spend/query";
+import { formatUsd } from "../spend/pricing";
+import {
+  GROUP_BY,
+  groupsCsv,
+  querySpend,
+  type RecentCall,
+  recentCalls,
+  type SpendQuery,
+  sumGroups,
+  sumsJson,
+} from "../spend/query";
+
+/** Calls listed when a spend query names a client request id (how support finds a customer's call). */
+const MAX_CALLS = 100;
 
 const DAY_MS = 86_400_000;
 /** An ISO 8601 date (`2026-11-01`, midnight UTC) or date-time with offset. */
@@ -25,6 +38,7 @@ const querySchema = z
     team: name.optional(),
     model: name.optional(),
     provider: name.optional(),
+    client_request_id: name.optional(),
   })
   .transform((q, ctx) => {
     const toMs = q.to ?? Date.now();
@@ -45,12 +59,23 @@ async function answer(c: Context<AppEnv>, ownKey?: string) {
       },
     );
   }
-  const groups = await querySpend(c.env.DB, {
+  const query: SpendQuery = {
     fromMs: q.fromMs,
     toMs: q.toMs,
     groupBy: q.group_by ?? null,
-    filters: { key: ownKey ?? q.key, team: q.team, model: q.model, provider: q.provider },
-  });
+    filters: {
+      key: ownKey ?? q.key,
+      team: q.team,
+      model: q.model,
+      provider: q.provider,
+      client_request_id: q.client_request_id,
+    },
+  };
+  const byClientId = q.client_request_id !== undefined;
+  const [groups, calls] = await Promise.all([
+    querySpend(c.env.DB, query),
+    byClientId ? recentCalls(c.env.DB, query, MAX_CALLS) : Promise.resolve(null),
+  ]);
   if (q.format === "csv") {
     return c.body(groupsCsv(groups), 200, { "content-type": "text/csv; charset=utf-8" });
   }
@@ -61,7 +86,30 @@ async function answer(c: Context<AppEnv>, ownKey?: string) {
     groupBy: q.group_by ?? null,
     total: sumsJson(sumGroups(groups)),
     groups: groups.map((g) => ({ group: g.group, ...sumsJson(g) })),
+    ...(calls ? { calls: calls.map(callJson) } : {}),
   });
+}
+
+/** One call of a spend query by client request id: the gateway's id beside the client's, and what it did. */
+function callJson(r: RecentCall) {
+  return {
+    requestId: r.requestId,
+    clientRequestId: r.clientRequestId,
+    at: new Date(r.ts).toISOString(),
+    key: r.keyId,
+    team: r.team,
+    model: r.model,
+    provider: r.provider,
+    status: r.status,
+    errorCode: r.errorCode,
+    stream: r.stream,
+    completed: r.completed,
+    inputTokens: r.inputTokens,
+    outputTokens: r.outputTokens,
+    costUsd: r.costPicoUsd === null ? null : Number(formatUsd(r.costPicoUsd)),
+    cache: r.cache,
+    latencyMs: r.latencyMs,
+  };
 }
 
 /** `GET /admin/spend` — every key's spend over [from, to), grouped and filtered; JSON or CSV. */

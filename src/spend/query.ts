@@ -8,7 +8,7 @@ export interface SpendQuery {
   fromMs: number;
   toMs: number;
   groupBy: GroupBy | null;
-  filters: { key?: string; team?: string; model?: string; provider?: string };
+  filters: { key?: string; team?: string; model?: string; provider?: string; client_request_id?: string };
 }
 
 /** Totals of a set of calls; costs exact (bigint pico-USD). */
@@ -38,7 +38,13 @@ const TOKENS = [
   ["output_tokens", "outputTokens"],
   ["reasoning_tokens", "reasoningTokens"],
 ] as const;
-const FILTER_COLUMNS = { key: "key_id", team: "team", model: "model", provider: "provider" } as const;
+const FILTER_COLUMNS = {
+  key: "key_id",
+  team: "team",
+  model: "model",
+  provider: "provider",
+  client_request_id: "client_request_id",
+} as const;
 
 /** The grouping expression over either table (NULLs as '' so raw rows and rollups group together). */
 function groupExpr(g: GroupBy | null, raw: boolean): string {
@@ -92,8 +98,10 @@ const isoDay = (ms: number) => new Date(ms).toISOString().slice(0, 10);
 export function spendSql(q: SpendQuery): { sql: string; params: unknown[] } {
   const firstWhole = Math.ceil(q.fromMs / DAY_MS) * DAY_MS;
   const lastWhole = Math.floor(q.toMs / DAY_MS) * DAY_MS;
+  // Rollups hold neither hours nor client request ids: such questions read raw rows only.
+  const rawOnly = q.groupBy === "hour" || q.filters.client_request_id !== undefined;
   const parts =
-    firstWhole < lastWhole && q.groupBy !== "hour"
+    firstWhole < lastWhole && !rawOnly
       ? [
           ...(q.fromMs < firstWhole ? [part(q, true, q.fromMs, firstWhole)] : []),
           part(q, false, isoDay(firstWhole), isoDay(lastWhole)),
@@ -225,10 +233,11 @@ export function groupsCsv(groups: SpendGroup[]): string {
   return `${[CSV_COLUMNS.join(","), ...lines].join("\r\n")}\r\n`;
 }
 
-/** One call as the dashboard lists it. */
+/** One call as the dashboard (and a spend query by client request id) lists it. */
 export interface RecentCall {
   ts: number;
   requestId: string;
+  clientRequestId: string | null;
   keyId: string;
   team: string | null;
   model: string;
@@ -250,13 +259,14 @@ export async function recentCalls(db: D1Database, q: SpendQuery, limit: number):
   const { where, params } = filtered(q, "ts >= ? AND ts < ?", [q.fromMs, q.toMs]);
   const { results } = await db
     .prepare(
-      `SELECT ts, request_id, key_id, team, model, provider, status, error_code, stream, completed, input_tokens, output_tokens, cost_pusd, cache, latency_ms FROM spend WHERE ${where.join(" AND ")} ORDER BY ts DESC LIMIT ?`,
+      `SELECT ts, request_id, client_request_id, key_id, team, model, provider, status, error_code, stream, completed, input_tokens, output_tokens, cost_pusd, cache, latency_ms FROM spend WHERE ${where.join(" AND ")} ORDER BY ts DESC LIMIT ?`,
     )
     .bind(...params, limit)
     .all<Row>();
   return results.map((r) => ({
     ts: num(r.ts),
     requestId: String(r.request_id),
+    clientRequestId: r.client_request_id === null ? null : String(r.client_request_id),
     keyId: String(r.key_id),
     team: r.team === null ? null : String(r.team),
     model: String(r.model),

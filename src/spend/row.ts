@@ -4,6 +4,7 @@ import type { CallRecord } from "../pipeline/record";
 /** One spend row as the `spend` table stores it (column → value); what the buffer keeps and flushes. */
 export interface SpendRow {
   request_id: string;
+  client_request_id: string | null;
   ts: number;
   key_id: string;
   team: string | null;
@@ -34,6 +35,7 @@ export interface SpendRow {
 /** The `spend` columns a flush writes, in order. */
 export const SPEND_COLUMNS = [
   "request_id",
+  "client_request_id",
   "ts",
   "key_id",
   "team",
@@ -66,6 +68,7 @@ export function toSpendRow(rec: CallRecord): SpendRow {
   const u = rec.usage;
   return {
     request_id: rec.requestId,
+    client_request_id: rec.clientRequestId,
     ts: rec.startedAt,
     key_id: rec.keyId,
     team: rec.team,

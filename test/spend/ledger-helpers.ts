@@ -49,6 +49,7 @@ export function getWith(g: Gateway, path: string, bearer: string | null = ADMIN_
 export function row(over: Partial<SpendRow> = {}): SpendRow {
   return {
     request_id: `req_${crypto.randomUUID()}`,
+    client_request_id: null,
     ts: Date.UTC(2026, 0, 10, 12),
     key_id: "key_test",
     team: null,
