@@ -37,6 +37,20 @@ export const messagesRequestSchema = z.looseObject({
 
 export type MessagesRequest = z.infer<typeof messagesRequestSchema>;
 
+/** Error types Anthropic's API and SDKs know; any other in-stream error is sent as `api_error`. */
+const ANTHROPIC_ERROR_TYPES = new Set([
+  "invalid_request_error",
+  "authentication_error",
+  "billing_error",
+  "permission_error",
+  "not_found_error",
+  "request_too_large",
+  "rate_limit_error",
+  "timeout_error",
+  "api_error",
+  "overloaded_error",
+]);
+
 /** Canonical finish reasons → Anthropic stop reasons. */
 const STOP: Record<FinishReason, string> = {
   stop: "end_turn",
@@ -278,7 +292,8 @@ export function toAnthropicStream(
     }
     if (c.error) {
       const err = c.error as Json;
-      send("error", { error: { type: String(err.type ?? "api_error"), message: String(err.message ?? "") } });
+      const type = ANTHROPIC_ERROR_TYPES.has(String(err.type)) ? String(err.type) : "api_error";
+      send("error", { error: { type, message: String(err.message ?? "") } });
       ended = true;
       return;
     }

@@ -102,7 +102,10 @@ export function completionBody(c: Completion): Record<string, unknown> {
 export class ChunkWriter {
   private created = Math.floor(Date.now() / 1000);
   private started = false;
-  private finished = false;
+  /** A finish reason was written: the provider's stream reached its end. */
+  finished = false;
+  /** An error event was written: the stream ends there, without `[DONE]`. */
+  failed = false;
   private readonly encoder = new TextEncoder();
 
   constructor(
@@ -162,15 +165,29 @@ export class ChunkWriter {
     this.write({ choices: [], usage: u });
   }
 
-  /** An in-stream error, in OpenAI's shape; the stream then ends. */
+  /** An in-stream error, in OpenAI's shape; the stream then ends (no `[DONE]`). */
   error(message: string, type = "upstream_error", code: string | null = null): void {
-    this.out(this.encoder.encode(formatSse(JSON.stringify({ error: { message, type, code, param: null } }))));
+    if (this.failed) return;
+    this.failed = true;
+    this.out(streamError(message, type, code));
   }
 
   done(): void {
-    this.out(this.encoder.encode("data: [DONE]\n\n"));
+    if (!this.failed) this.out(this.encoder.encode("data: [DONE]\n\n"));
   }
 }
+
+/** An in-stream error event in OpenAI's shape (`data: {"error":{…}}`), as the openai SDKs raise it. */
+export function streamError(
+  message: string,
+  type = "upstream_error",
+  code: string | null = null,
+): Uint8Array {
+  return new TextEncoder().encode(formatSse(JSON.stringify({ error: { message, type, code, param: null } })));
+}
+
+/** The in-stream error for a provider stream that broke off or ended before its end. */
+export const CUT_MESSAGE = "The upstream stream ended before it was complete.";
 
 /** What a provider's stream translator does with each of its events, and at the end. */
 export interface StreamTranslator {
@@ -204,7 +221,8 @@ export function translateSse(
 
 /**
  * The pull loop shared by stream translators of any framing (SSE, AWS event-stream): reads the upstream,
- * feeds the decoder, writes what it produced, and ends with `[DONE]`.
+ * feeds the decoder, writes what it produced, and ends with `[DONE]` when the provider's stream reached its end
+ * (a finish reason), or with an `upstream_stream_cut` error event when it broke off or stopped short.
  */
 export function translateBytes(
   upstream: ReadableStream<Uint8Array>,
@@ -217,6 +235,7 @@ export function translateBytes(
   const writer = new ChunkWriter((b) => queue.push(b), id, model);
   const decoder = decoderFor(writer);
   let ended = false;
+  let cancelled = false;
   return new ReadableStream<Uint8Array>(
     {
       async pull(controller) {
@@ -225,17 +244,23 @@ export function translateBytes(
             const { done, value } = await reader.read();
             if (done) {
               decoder.end();
+              if (!writer.finished) writer.error(CUT_MESSAGE, "upstream_error", "upstream_stream_cut");
               writer.done();
               ended = true;
             } else decoder.push(value);
           }
-          for (const b of queue.splice(0)) controller.enqueue(b);
-          if (ended) controller.close();
-        } catch (err) {
-          controller.error(err);
+        } catch {
+          // The upstream broke off (or sent what the decoder cannot read): the client gets an error event.
+          writer.error(CUT_MESSAGE, "upstream_error", "upstream_stream_cut");
+          ended = true;
+          reader.cancel().catch(() => {});
         }
+        if (cancelled) return;
+        for (const b of queue.splice(0)) controller.enqueue(b);
+        if (ended) controller.close();
       },
       cancel(reason) {
+        cancelled = true;
         return reader.cancel(reason);
       },
     },

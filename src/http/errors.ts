@@ -28,6 +28,10 @@ export const ERRORS = {
   budget_exceeded: { status: 429, type: "rate_limit_error" },
   upstream_error: { status: 502, type: "upstream_error" },
   upstream_unreachable: { status: 502, type: "upstream_error" },
+  /** A 2xx answer that cannot be read (not JSON, not the expected shape, a stream without events). */
+  upstream_invalid_response: { status: 502, type: "upstream_error" },
+  /** In streams only: the upstream stream broke off, or ended before its end marker, after the first byte. */
+  upstream_stream_cut: { status: 502, type: "upstream_error" },
   upstream_timeout: { status: 504, type: "upstream_error" },
   limiter_unavailable: { status: 503, type: "server_error" },
   config_invalid: { status: 500, type: "server_error" },

@@ -21,7 +21,14 @@ export interface ProxyCall {
   /** Headers every proxied success carries. */
   headers: Record<string, string>;
   /** Records the call once its usage is known (off the response path, via waitUntil). */
-  finish(outcome: Promise<{ usage: Usage | null; completed: boolean; streamedChars?: number }>): void;
+  finish(
+    outcome: Promise<{
+      usage: Usage | null;
+      completed: boolean;
+      streamedChars?: number;
+      error?: string | null;
+    }>,
+  ): void;
   /** Reads a JSON answer whole, adds `x-sluice-cost-usd` to `headers` (when priced) and records the call. */
   text(): Promise<string>;
   /** A streaming response around `body` with SSE headers and the proxied-call headers. */
@@ -97,7 +104,7 @@ export async function proxy(
   };
   const finish: ProxyCall["finish"] = (outcome) => {
     c.executionCtx.waitUntil(
-      outcome.then(async ({ usage: reported, completed, streamedChars }) => {
+      outcome.then(async ({ usage: reported, completed, streamedChars, error }) => {
         // A stream cut before its usage chunk: what streamed, estimated (input from the request, output from text).
         const usage = reported ?? (stream && !completed ? estimatedUsage(body, streamedChars ?? 0) : null);
         const costPusd = cost(usage);
@@ -110,7 +117,7 @@ export async function proxy(
             targetIndex: route.targets.indexOf(up.target),
             retries: up.retries,
             status: up.response.status,
-            errorCode: null,
+            errorCode: error ?? null,
             usage,
             costPicoUsd: costPusd,
             completed,
@@ -124,7 +131,7 @@ export async function proxy(
   const text = async () => {
     let t: string;
     try {
-      t = await up.response.text();
+      t = up.text ?? (await up.response.text());
     } catch (e) {
       finish(Promise.resolve({ usage: null, completed: false }));
       throw e;

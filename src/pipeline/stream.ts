@@ -1,3 +1,4 @@
+import { CUT_MESSAGE, streamError } from "../formats/chunks";
 import { formatSse, SseParser } from "../formats/sse";
 import { fromOpenAIUsage, type Usage } from "../formats/usage";
 
@@ -6,6 +7,9 @@ const DELTA_TEXT = /"(?:content|reasoning_content|reasoning|arguments)":"((?:[^"
 
 /** A chunk carrying usage (`"usage":{…}`), not the `"usage":null` that rides on every chunk once usage is asked for. */
 const USAGE_OBJECT = /"usage"\s*:\s*\{/;
+
+/** An in-stream error event (`{"error": …}`), the upstream's own or a translator's. */
+const ERROR_EVENT = /^\s*\{\s*"error"\s*:/;
 
 export interface WatchedStream {
   body: ReadableStream<Uint8Array>;
@@ -18,18 +22,23 @@ export interface StreamOutcome {
   completed: boolean;
   /** Characters of text the stream carried (content, reasoning, tool arguments): a cut stream's estimate. */
   streamedChars: number;
+  /** The code of the error event the stream ended with (the upstream's, or `upstream_stream_cut`); null if none. */
+  error: string | null;
 }
 
 /**
  * Passes an OpenAI chat SSE stream to the client as it arrives while watching it for usage.
  * Bytes pass through untouched unless `stripUsage` is set (the client did not ask for usage but the gateway
  * did): then the usage-only chunk is held back, and events are re-framed one by one.
- * Only events that carry a usage object are JSON-parsed.
+ * Only events that carry a usage object (or an error) are JSON-parsed.
+ * A stream that breaks off, or ends without `[DONE]` or an error event, is ended with an `upstream_stream_cut`
+ * error event (OpenAI's in-stream error shape), so the client reads an error rather than a network failure.
  */
 export function watchChatStream(upstream: ReadableStream<Uint8Array>, stripUsage: boolean): WatchedStream {
   let usage: Usage | null = null;
   let completed = false;
   let streamedChars = 0;
+  let error: string | null = null;
   let settle!: (v: StreamOutcome) => void;
   const done = new Promise<StreamOutcome>((r) => {
     settle = r;
@@ -46,6 +55,7 @@ export function watchChatStream(upstream: ReadableStream<Uint8Array>, stripUsage
   const parser = new SseParser((e) => {
     let forward = true;
     if (e.data === "[DONE]") completed = true;
+    else if (ERROR_EVENT.test(e.data)) error = errorCode(e.data);
     else if (USAGE_OBJECT.test(e.data)) {
       try {
         const chunk = JSON.parse(e.data) as { usage?: unknown; choices?: unknown[] };
@@ -62,7 +72,12 @@ export function watchChatStream(upstream: ReadableStream<Uint8Array>, stripUsage
   });
 
   const reader = upstream.getReader();
-  const finish = () => settle({ usage, completed, streamedChars });
+  const finish = () => settle({ usage, completed, streamedChars, error });
+  const cut = () => {
+    if (completed || error !== null) return;
+    error = "upstream_stream_cut";
+    emit(streamError(CUT_MESSAGE, "upstream_error", error));
+  };
   const body = new ReadableStream<Uint8Array>(
     {
       async pull(controller) {
@@ -74,6 +89,7 @@ export function watchChatStream(upstream: ReadableStream<Uint8Array>, stripUsage
             if (ended) {
               parser.push(decoder.decode());
               parser.end();
+              cut();
               finish();
               controller.close();
               return;
@@ -81,9 +97,11 @@ export function watchChatStream(upstream: ReadableStream<Uint8Array>, stripUsage
             if (!stripUsage) emit(value);
             parser.push(decoder.decode(value, { stream: true }));
           }
-        } catch (err) {
+        } catch {
+          // The upstream broke off: end with an error event the client can read, then close.
+          cut();
           finish();
-          controller.error(err);
+          controller.close();
         }
       },
       async cancel(reason) {
@@ -94,4 +112,15 @@ export function watchChatStream(upstream: ReadableStream<Uint8Array>, stripUsage
     { highWaterMark: 0 },
   );
   return { body, done };
+}
+
+/** The `code` (else `type`) of an in-stream error event; `upstream_error` when it names neither. */
+function errorCode(data: string): string {
+  try {
+    const err = (JSON.parse(data) as { error?: { code?: unknown; type?: unknown } }).error;
+    const code = typeof err?.code === "string" && err.code ? err.code : err?.type;
+    return typeof code === "string" && code ? code : "upstream_error";
+  } catch {
+    return "upstream_error";
+  }
 }

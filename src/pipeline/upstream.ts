@@ -2,9 +2,13 @@ import { orderTargets, type Route, type Target } from "../config/resolve";
 import { GatewayError } from "../http/errors";
 import { adapterFor } from "../providers";
 import type { CallRequest, UpstreamErrorInfo } from "../providers/types";
+import { checkAnswer } from "./answer";
 
 export interface UpstreamSuccess {
+  /** The answer: headers, and for streams the body (its first event already checked). */
   response: Response;
+  /** JSON answers: the body, read and checked (see answer.ts). Null for streams. */
+  text: string | null;
   target: Target;
   /** Attempts made after the first (retries and fallbacks). */
   retries: number;
@@ -12,6 +16,8 @@ export interface UpstreamSuccess {
 
 /** Upstream statuses worth another try at the same target. */
 const RETRYABLE = new Set([408, 409, 429, 500, 502, 503, 504, 529]);
+/** Gateway errors that are an upstream's failure (an unreadable 2xx answer): retried and failed over like a 5xx. */
+const FAILED_ANSWER = new Set(["upstream_invalid_response", "upstream_error"]);
 /** Statuses that mean the request itself is wrong: no other target would take it either. */
 const FINAL = new Set([400, 413, 422]);
 const MAX_RETRY_AFTER_MS = 10_000;
@@ -43,7 +49,11 @@ export async function callUpstream(
       let retryAfterMs: number | undefined;
       try {
         const res = await adapter.send({ ...request, target, signal: ctrl.signal });
-        if (res.ok) return { response: res, target, retries: tries - 1 };
+        clearTimeout(timer); // timeoutMs runs until the headers; reading the answer is not cut by it
+        if (res.ok) {
+          const answer = await checkAnswer(res, request.op, request.stream, target.providerName);
+          return { ...answer, target, retries: tries - 1 };
+        }
         retryAfterMs = parseRetryAfter(res.headers.get("retry-after"));
         last = fromUpstream(res, await adapter.readError(res), target);
         clientSignal.removeEventListener("abort", onClientAbort);
@@ -52,19 +62,22 @@ export async function callUpstream(
       } catch (e) {
         clientSignal.removeEventListener("abort", onClientAbort);
         if (last && e === last) throw withRetries(last, tries - 1);
-        // An adapter refused to translate the request (strict mode, an untranslatable field): a 4xx, final.
-        if (e instanceof GatewayError) throw withRetries(e, tries - 1);
         if (clientSignal.aborted)
           throw new GatewayError("upstream_error", "Client closed the request.", { status: 499 });
-        last = ctrl.signal.aborted
-          ? new GatewayError(
-              "upstream_timeout",
-              `Provider '${target.providerName}' did not answer within ${route.timeoutMs} ms.`,
-            )
-          : new GatewayError(
-              "upstream_unreachable",
-              `Provider '${target.providerName}' could not be reached.`,
-            );
+        const failedAnswer = e instanceof GatewayError && FAILED_ANSWER.has(e.code);
+        // An adapter refused to translate the request (strict mode, an untranslatable field): a 4xx, final.
+        if (e instanceof GatewayError && !failedAnswer) throw withRetries(e, tries - 1);
+        last = failedAnswer
+          ? (e as GatewayError)
+          : ctrl.signal.aborted
+            ? new GatewayError(
+                "upstream_timeout",
+                `Provider '${target.providerName}' did not answer within ${route.timeoutMs} ms.`,
+              )
+            : new GatewayError(
+                "upstream_unreachable",
+                `Provider '${target.providerName}' could not be reached.`,
+              );
       } finally {
         clearTimeout(timer);
       }

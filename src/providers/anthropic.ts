@@ -191,6 +191,7 @@ export function usageOf(u: Json | undefined) {
 /** An Anthropic message → the canonical completion. */
 export function fromAnthropicMessage(json: unknown): Completion {
   const m = json as Json;
+  if (!Array.isArray(m.content)) throw new TypeError("An Anthropic message has a content array.");
   let text = "";
   let reasoning = "";
   const toolCalls: Completion["toolCalls"] = [];

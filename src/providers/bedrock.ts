@@ -151,6 +151,9 @@ function usageOf(u: Json | undefined) {
 /** A Converse response → the canonical completion. */
 export function fromConverse(json: unknown, model: string): Completion {
   const r = json as Json;
+  if (!Array.isArray(((r.output as Json | undefined)?.message as Json | undefined)?.content)) {
+    throw new TypeError("A Converse answer has output.message.content.");
+  }
   const content = ((((r.output as Json | undefined)?.message as Json | undefined)?.content as Json[]) ??
     []) as Json[];
   let text = "";

@@ -87,6 +87,9 @@ const finishOf = (res: Json): unknown =>
 
 /** A whole `GenerateContentResponse` → the canonical completion (a blocked prompt → `content_filter`). */
 export function fromGenerateContent(res: Json, model: string): Completion {
+  if (!Array.isArray(res.candidates) && typeof res.promptFeedback !== "object") {
+    throw new TypeError("A GenerateContentResponse has candidates or promptFeedback.");
+  }
   let content = "";
   let reasoning = "";
   const toolCalls: ToolCall[] = [];
@@ -157,6 +160,8 @@ export function geminiStream(): StreamTranslator {
       usage = usageOf(res.usageMetadata) ?? usage;
     },
     end(w) {
+      // No finish reason (nor a block) arrived: the stream was cut, and translateBytes says so.
+      if (finish === undefined && !blocked) return;
       w.role();
       w.finish(blocked ? "content_filter" : finishReasonOf(finish, calls > 0));
       if (usage) w.usage(usage);

@@ -1,5 +1,6 @@
 import { type Completion, completionBody } from "../formats/chunks";
 import { GatewayError } from "../http/errors";
+import { invalidAnswer, readJsonAnswer } from "./translate";
 import type { ProviderAdapter, UpstreamCall, UpstreamErrorInfo } from "./types";
 
 /** Response header listing request fields a translator dropped because the provider has no equivalent. */
@@ -62,7 +63,13 @@ export function nativeAdapter(spec: NativeSpec): ProviderAdapter {
         headers.set("content-type", "text/event-stream; charset=utf-8");
         return new Response(spec.stream(res.body, call), { headers });
       }
-      const out = spec.completion(await res.json(), call);
+      const { json } = await readJsonAnswer(res, call.target.providerName);
+      let out: Completion | Record<string, unknown>;
+      try {
+        out = spec.completion(json, call);
+      } catch {
+        throw invalidAnswer(call.target.providerName, "its answer is not in the provider's format");
+      }
       headers.set("content-type", "application/json");
       return new Response(JSON.stringify(isCompletion(out) ? completionBody(out) : out), { headers });
     },

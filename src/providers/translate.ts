@@ -65,3 +65,39 @@ export async function errorBody(res: Response): Promise<{ json: unknown; fallbac
     return { json: undefined, fallback };
   }
 }
+
+/** The 502 for a 2xx answer that cannot be read; `what` says what was wrong with it. */
+export function invalidAnswer(provider: string, what: string): GatewayError {
+  return new GatewayError(
+    "upstream_invalid_response",
+    `Provider '${provider}' answered with success, but ${what}.`,
+  );
+}
+
+/**
+ * A 2xx JSON answer's body as a JSON object; anything else (empty, truncated, an HTML page, a JSON array or
+ * scalar) is a 502 `upstream_invalid_response`, which the pipeline retries and fails over like a 5xx.
+ */
+export async function readJsonAnswer(res: Response, provider: string): Promise<{ json: Json; text: string }> {
+  const text = await res.text();
+  if (text.trim() === "") throw invalidAnswer(provider, "the body was empty");
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    throw invalidAnswer(provider, `the body is not JSON (${excerpt(text)})`);
+  }
+  if (typeof json !== "object" || json === null || Array.isArray(json)) {
+    throw invalidAnswer(provider, "the body is not a JSON object");
+  }
+  return { json: json as Json, text };
+}
+
+/** A short, single-line excerpt of a body for an error message: an HTML page's title or text, not its markup. */
+export function excerpt(text: string, max = 200): string {
+  const title = /<title[^>]*>([^<]*)<\/title>/i.exec(text)?.[1];
+  const plain = (title ?? text.replace(/<(script|style)[^>]*>[\s\S]*?<\/\1>/gi, " ").replace(/<[^>]*>/g, " "))
+    .replace(/\s+/g, " ")
+    .trim();
+  return plain.length > max ? `${plain.slice(0, max - 1)}…` : plain;
+}

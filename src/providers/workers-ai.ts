@@ -86,9 +86,13 @@ export function fromWorkersAiChat(out: Json, model: string): Completion {
 export function workersAiStream(): StreamTranslator {
   let usage: Json | undefined;
   let calls = 0;
+  let done = false;
   return {
     event(e, w) {
-      if (e.data === "[DONE]") return;
+      if (e.data === "[DONE]") {
+        done = true;
+        return;
+      }
       let d: Json;
       try {
         d = JSON.parse(e.data) as Json;
@@ -105,6 +109,7 @@ export function workersAiStream(): StreamTranslator {
       }
     },
     end(w) {
+      if (!done) return; // cut before [DONE]: translateBytes says so
       w.finish(calls > 0 ? "tool_calls" : "stop");
       if (usage) w.usage(usageOf(usage));
     },

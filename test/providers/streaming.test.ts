@@ -187,9 +187,18 @@ describe("streaming", () => {
     });
     const res = await g.fetch("/v1/chat/completions", post(streamBody(), key));
     expect(res.status).toBe(200);
-    const reader = (res.body as ReadableStream<Uint8Array>).getReader();
-    expect(dec.decode((await reader.read()).value)).toContain('"content":"par"');
-    await expect(reader.read()).rejects.toThrow();
+    // Not a network error: what streamed, then a well-formed error event (OpenAI's shape), then the end.
+    const events = await readSse(res);
+    expect(events[0]).toContain('"content":"par"');
+    expect(events).toHaveLength(2);
+    expect(JSON.parse(events[1] as string)).toEqual({
+      error: {
+        message: "The upstream stream ended before it was complete.",
+        type: "upstream_error",
+        code: "upstream_stream_cut",
+        param: null,
+      },
+    });
     await g.settle();
   });
 });

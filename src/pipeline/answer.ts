@@ -1,0 +1,119 @@
+import { SseParser } from "../formats/sse";
+import { GatewayError } from "../http/errors";
+import { invalidAnswer, readJsonAnswer } from "../providers/translate";
+import type { Operation } from "../providers/types";
+
+/** Bytes of a stream read while looking for its first event before it is declared unreadable. */
+const MAX_PEEK_BYTES = 64 * 1024;
+/** In-stream errors: `{"error": …}` as the first field (OpenAI's shape, and the canonical form's). */
+const ERROR_EVENT = /^\s*\{\s*"error"\s*:/;
+
+/** A 2xx answer, read far enough to know it is what it claims: the JSON text, or the stream to pass on. */
+export interface CheckedAnswer {
+  response: Response;
+  /** JSON answers: the body, read whole and checked. Null for streams. */
+  text: string | null;
+}
+
+/**
+ * Checks a 2xx canonical (OpenAI-wire) answer before anything reaches the client, so that an unreadable one
+ * is an upstream failure the route retries and fails over from rather than a "success":
+ * - JSON: the body must be a JSON object with `choices` (chat) or `data` (embeddings);
+ * - a stream: its first event must arrive, be JSON and not `[DONE]`; an `{"error": …}` first event is the
+ *   upstream failing (a 502 with its message). The bytes read are replayed in front of the rest.
+ * Throws a 502 GatewayError (`upstream_invalid_response`, or `upstream_error` for a first-event error).
+ */
+export async function checkAnswer(
+  res: Response,
+  op: Operation,
+  stream: boolean,
+  provider: string,
+): Promise<CheckedAnswer> {
+  if (stream && op === "chat") return { response: await peekStream(res, provider), text: null };
+  const { json, text } = await readJsonAnswer(res, provider);
+  const field = op === "chat" ? "choices" : "data";
+  if (!Array.isArray(json[field])) throw invalidAnswer(provider, `its answer has no '${field}' array`);
+  return { response: new Response(text, { status: res.status, headers: res.headers }), text };
+}
+
+async function peekStream(res: Response, provider: string): Promise<Response> {
+  if (!res.body) throw invalidAnswer(provider, "the stream was empty");
+  const reader = res.body.getReader();
+  const seen: Uint8Array[] = [];
+  let bytes = 0;
+  let first: string | undefined;
+  const parser = new SseParser((e) => {
+    first ??= e.data;
+  });
+  const decoder = new TextDecoder();
+  const refuse = (e: GatewayError): never => {
+    reader.cancel(e).catch(() => {});
+    throw e;
+  };
+  while (first === undefined) {
+    const { done, value } = await reader.read();
+    if (done) {
+      parser.push(decoder.decode());
+      parser.end();
+      if (first === undefined) refuse(invalidAnswer(provider, "the stream ended without any event"));
+      break;
+    }
+    seen.push(value);
+    bytes += value.byteLength;
+    parser.push(decoder.decode(value, { stream: true }));
+    if (first === undefined && bytes > MAX_PEEK_BYTES) {
+      refuse(invalidAnswer(provider, `the stream sent no event in its first ${MAX_PEEK_BYTES} bytes`));
+    }
+  }
+  const data = first as string;
+  if (data === "[DONE]") refuse(invalidAnswer(provider, "the stream ended before any chunk"));
+  let chunk: unknown;
+  try {
+    chunk = JSON.parse(data);
+  } catch {
+    refuse(invalidAnswer(provider, "the stream's first event is not JSON"));
+  }
+  if (ERROR_EVENT.test(data)) {
+    const err = ((chunk as { error?: unknown }).error ?? {}) as Record<string, unknown>;
+    const code = typeof err.code === "string" && err.code ? err.code : "upstream_error";
+    const message = typeof err.message === "string" && err.message ? err.message : "stream error";
+    refuse(
+      new GatewayError(
+        "upstream_error",
+        `Provider '${provider}' failed at the start of its stream: ${message}`,
+        {
+          status: 502,
+          wireCode: code,
+        },
+      ),
+    );
+  }
+  return new Response(replay(seen, reader), { status: res.status, headers: res.headers });
+}
+
+/** The bytes already read, then the rest of the reader's stream. */
+function replay(
+  head: Uint8Array[],
+  reader: ReadableStreamDefaultReader<Uint8Array>,
+): ReadableStream<Uint8Array> {
+  return new ReadableStream<Uint8Array>(
+    {
+      async pull(controller) {
+        const next = head.shift();
+        if (next) {
+          controller.enqueue(next);
+          return;
+        }
+        try {
+          const { done, value } = await reader.read();
+          if (done) controller.close();
+          else controller.enqueue(value);
+        } catch (err) {
+          controller.error(err);
+        }
+      },
+      cancel: (reason) => reader.cancel(reason),
+    },
+    { highWaterMark: 0 },
+  );
+}
