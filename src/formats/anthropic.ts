@@ -1,6 +1,7 @@
 import * as z from "zod";
 import type { FinishReason, WireUsage } from "./chunks";
 import { formatSse, SseParser } from "./sse";
+import { byType } from "./typed";
 
 /**
  * The Anthropic Messages wire format inbound (`POST /v1/messages`): the request schema, and translators
@@ -10,7 +11,31 @@ import { formatSse, SseParser } from "./sse";
 
 type Json = Record<string, unknown>;
 
-const block = z.looseObject({ type: z.string().min(1) });
+const textBlock = z.looseObject({ text: z.string() });
+const imageBlock = z.looseObject({
+  source: byType({
+    base64: z.looseObject({ media_type: z.string().min(1), data: z.string() }),
+    url: z.looseObject({ url: z.string().min(1) }),
+  }),
+});
+/** Content blocks: the types the translation reads are checked (SDK 1.12's types); others pass as they are. */
+const block = byType({
+  text: textBlock,
+  image: imageBlock,
+  document: z.looseObject({ source: z.looseObject({ type: z.string().min(1) }) }),
+  tool_use: z.looseObject({
+    id: z.string().min(1),
+    name: z.string().min(1),
+    input: z.record(z.string(), z.unknown()),
+  }),
+  tool_result: z.looseObject({
+    tool_use_id: z.string().min(1),
+    content: z.union([z.string(), z.array(byType({ text: textBlock, image: imageBlock }))]).optional(),
+    is_error: z.boolean().optional(),
+  }),
+  thinking: z.looseObject({ thinking: z.string(), signature: z.string().optional() }),
+  redacted_thinking: z.looseObject({ data: z.string() }),
+});
 
 export const messagesRequestSchema = z.looseObject({
   model: z.string({ message: "Field required" }).min(1, "Field required"),
@@ -24,14 +49,32 @@ export const messagesRequestSchema = z.looseObject({
       { message: "Field required" },
     )
     .min(1, "at least one message is required"),
-  system: z.union([z.string(), z.array(block)]).optional(),
+  system: z.union([z.string(), z.array(byType({ text: textBlock }))]).optional(),
   stream: z.boolean().optional(),
   stop_sequences: z.array(z.string()).optional(),
   temperature: z.number().min(0).max(1).optional(),
   top_p: z.number().min(0).max(1).optional(),
   top_k: z.number().int().min(0).optional(),
-  tools: z.array(z.looseObject({ name: z.string().min(1) })).optional(),
-  tool_choice: z.looseObject({ type: z.enum(["auto", "any", "tool", "none"]) }).optional(),
+  tools: z
+    .array(
+      z.looseObject({
+        name: z.string().min(1),
+        description: z.string().optional(),
+        input_schema: z.record(z.string(), z.unknown()).optional(),
+      }),
+    )
+    .optional(),
+  tool_choice: z
+    .looseObject({
+      type: z.enum(["auto", "any", "tool", "none"]),
+      name: z.string().min(1).optional(),
+      disable_parallel_tool_use: z.boolean().optional(),
+    })
+    .refine((c) => c.type !== "tool" || c.name !== undefined, {
+      message: "name is required when type is 'tool'",
+      path: ["name"],
+    })
+    .optional(),
   metadata: z.looseObject({ user_id: z.string().nullish() }).optional(),
 });
 

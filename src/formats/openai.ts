@@ -1,10 +1,47 @@
 import * as z from "zod";
+import { byType } from "./typed";
 
 /**
- * Inbound OpenAI request schemas. They check what the gateway reads or translates and pass every other
- * field through untouched to providers that accept it.
+ * Inbound OpenAI request schemas. They check what the gateway reads or translates (so a translator never
+ * meets a value of the wrong type) and pass every other field through untouched to providers that accept it.
  */
-const contentPart = z.looseObject({ type: z.string().min(1) });
+const contentPart = byType({
+  text: z.looseObject({ text: z.string() }),
+  refusal: z.looseObject({ refusal: z.string() }),
+  image_url: z.looseObject({
+    image_url: z.looseObject({ url: z.string().min(1), detail: z.string().optional() }),
+  }),
+  input_audio: z.looseObject({ input_audio: z.looseObject({ data: z.string(), format: z.string() }) }),
+  file: z.looseObject({
+    file: z.looseObject({
+      file_data: z.string().optional(),
+      file_id: z.string().optional(),
+      filename: z.string().optional(),
+    }),
+  }),
+});
+
+const toolChoice = z.union([
+  z.enum(["none", "auto", "required"]),
+  byType({
+    function: z.looseObject({ function: z.looseObject({ name: z.string().min(1) }) }),
+    custom: z.looseObject({ custom: z.looseObject({ name: z.string().min(1) }) }),
+    allowed_tools: z.looseObject({
+      allowed_tools: z.looseObject({ mode: z.string(), tools: z.array(z.looseObject({ type: z.string() })) }),
+    }),
+  }),
+]);
+
+const responseFormat = byType({
+  json_schema: z.looseObject({
+    json_schema: z.looseObject({
+      name: z.string().min(1),
+      description: z.string().optional(),
+      schema: z.record(z.string(), z.unknown()).optional(),
+      strict: z.boolean().nullish(),
+    }),
+  }),
+});
 
 const message = z.looseObject({
   role: z.enum(["system", "developer", "user", "assistant", "tool", "function"]),
@@ -25,7 +62,12 @@ const message = z.looseObject({
 const tool = z.looseObject({
   type: z.string(),
   function: z
-    .looseObject({ name: z.string().min(1), parameters: z.record(z.string(), z.unknown()).optional() })
+    .looseObject({
+      name: z.string().min(1),
+      description: z.string().optional(),
+      parameters: z.record(z.string(), z.unknown()).optional(),
+      strict: z.boolean().nullish(),
+    })
     .optional(),
 });
 
@@ -42,6 +84,14 @@ export const chatRequestSchema = z.looseObject({
   temperature: z.number().min(0).max(2).nullish(),
   top_p: z.number().min(0).max(1).nullish(),
   tools: z.array(tool).nullish(),
+  tool_choice: toolChoice.nullish(),
+  parallel_tool_calls: z.boolean().nullish(),
+  stop: z.union([z.string(), z.array(z.string())]).nullish(),
+  response_format: responseFormat.nullish(),
+  reasoning_effort: z.string().nullish(),
+  seed: z.number().int().nullish(),
+  presence_penalty: z.number().nullish(),
+  frequency_penalty: z.number().nullish(),
   user: z.string().optional(),
 });
 

@@ -16,9 +16,28 @@ function pathOf(issue: z.core.$ZodIssue): string {
   return issuePath(key === undefined ? issue.path : [...issue.path, key]);
 }
 
+/**
+ * A failed union (`system`: a string or blocks) as the issue of the branch that got furthest: the value was
+ * meant for that branch, so `system[0].text: expected string` says more than `system: Invalid input`.
+ */
+function specific(issue: z.core.$ZodIssue): z.core.$ZodIssue {
+  if (issue.code !== "invalid_union" || issue.errors.length === 0) return issue;
+  let best: z.core.$ZodIssue | undefined;
+  for (const branch of issue.errors) {
+    for (const inner of branch) {
+      const deep = specific({ ...inner, path: [...issue.path, ...inner.path] } as z.core.$ZodIssue);
+      if (!best || deep.path.length > best.path.length) best = deep;
+    }
+  }
+  return best && best.path.length > issue.path.length ? best : issue;
+}
+
 /** One line per issue: `providers.openai.baseUrl: Invalid URL`. */
 export function describeIssues(error: z.ZodError): string {
-  return error.issues.map((i) => `${pathOf(i) || "(root)"}: ${i.message}`).join("; ");
+  return error.issues
+    .map(specific)
+    .map((i) => `${pathOf(i) || "(root)"}: ${i.message}`)
+    .join("; ");
 }
 
 /**
@@ -30,7 +49,7 @@ export function parseBody<S extends z.ZodType>(schema: S, data: unknown): z.infe
   const result = schema.safeParse(data);
   if (result.success) return result.data;
   const first = result.error.issues[0];
-  const param = first ? pathOf(first) : null;
+  const param = first ? pathOf(specific(first)) : null;
   throw new GatewayError("invalid_request", `Invalid request: ${describeIssues(result.error)}`, {
     param: param || null,
   });

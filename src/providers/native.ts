@@ -37,6 +37,30 @@ const isCompletion = (v: Completion | Record<string, unknown>): v is Completion 
   "toolCalls" in v && "finishReason" in v;
 
 /**
+ * The provider's request for a call. The schemas check every value a translator reads, so a translator that
+ * still throws met an input they let through: that is the client's request the gateway cannot carry (a 400,
+ * logged so the gap gets closed), never a network failure blamed on the provider.
+ */
+async function translated(spec: NativeSpec, call: UpstreamCall): Promise<NativeRequest> {
+  try {
+    return await spec.request(call);
+  } catch (e) {
+    if (e instanceof GatewayError) throw e;
+    console.error(
+      JSON.stringify({
+        event: "sluice.translate_failed",
+        provider: call.target.providerName,
+        error: String(e),
+      }),
+    );
+    throw new GatewayError(
+      "invalid_request",
+      `The request could not be translated for provider '${call.target.providerName}'.`,
+    );
+  }
+}
+
+/**
  * The shared base of every provider with its own wire format: translate the canonical request, send it,
  * and translate a 2xx answer back to OpenAI wire format. Error answers pass back as they are for `readError`.
  */
@@ -44,7 +68,7 @@ export function nativeAdapter(spec: NativeSpec): ProviderAdapter {
   const send = spec.fetch ?? ((req: Request, _call: UpstreamCall) => fetch(req));
   return {
     async send(call) {
-      const r = await spec.request(call);
+      const r = await translated(spec, call);
       if (r.dropped.length > 0 && spec.strict) {
         throw new GatewayError(
           "unsupported_parameter",
