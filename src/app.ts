@@ -3,7 +3,7 @@ import { adminAuth, keyAuth } from "./http/auth";
 import type { AppEnv } from "./http/context";
 import { cors } from "./http/cors";
 import { errorResponse, GatewayError } from "./http/errors";
-import { init, limitBody, requestId } from "./http/middleware";
+import { init, limitBody, nosniff, requestId } from "./http/middleware";
 import { adminKeys } from "./routes/admin-keys";
 import { adminTeams } from "./routes/admin-teams";
 import { chat } from "./routes/chat";
@@ -17,10 +17,14 @@ import { tokens } from "./routes/tokens";
 
 const POST_ONLY = ["/v1/chat/completions", "/v1/embeddings", "/v1/messages"];
 
+/** The error shape of a path: Anthropic's for everything under `/v1/messages`, OpenAI's elsewhere. */
+const shapeOf = (path: string) =>
+  path === "/v1/messages" || path.startsWith("/v1/messages/") ? "anthropic" : "openai";
+
 /** Builds the app: middleware order and route registration, nothing else. */
 export function createApp() {
   const app = new Hono<AppEnv>();
-  app.use(requestId, init, limitBody);
+  app.use(requestId, nosniff, init, limitBody);
   app.use("/v1/*", cors, keyAuth);
   app.use("/admin/*", adminAuth);
 
@@ -35,22 +39,28 @@ export function createApp() {
   app.route("/", dashboard);
   app.route("/", adminSpend);
   app.route("/", keySpend);
-  app.on(["GET", "PUT", "PATCH", "DELETE"], POST_ONLY, (c) => {
-    throw new GatewayError("method_not_allowed", `${c.req.method} is not allowed here; use POST.`, {
-      headers: { allow: "POST" },
+  // After the POST routes: every other method (OPTIONS without a preflight, PROPFIND, …) is a 405.
+  for (const path of POST_ONLY) {
+    app.all(path, (c) => {
+      throw new GatewayError("method_not_allowed", `${c.req.method} is not allowed here; use POST.`, {
+        headers: { allow: "POST" },
+      });
     });
-  });
+  }
 
   app.notFound((c) =>
-    errorResponse(new GatewayError("not_found", `No route for ${c.req.method} ${c.req.path}.`)),
+    errorResponse(
+      new GatewayError("not_found", `No route for ${c.req.method} ${c.req.path}.`),
+      {},
+      shapeOf(c.req.path),
+    ),
   );
   app.onError((err, c) => {
     if (!(err instanceof GatewayError))
       console.error(
         JSON.stringify({ event: "sluice.error", requestId: c.var.requestId, error: String(err) }),
       );
-    const shape = c.req.path === "/v1/messages" ? "anthropic" : "openai";
-    return errorResponse(err, {}, shape);
+    return errorResponse(err, {}, shapeOf(c.req.path));
   });
   return app;
 }

@@ -25,6 +25,12 @@ export const requestId = createMiddleware<AppEnv>(async (c, next) => {
   c.res.headers.set("x-sluice-request-id", id);
 });
 
+/** `X-Content-Type-Options: nosniff` on every answer: no browser reads a JSON error or an SSE body as HTML. */
+export const nosniff = createMiddleware<AppEnv>(async (c, next) => {
+  await next();
+  c.res.headers.set("x-content-type-options", "nosniff");
+});
+
 /** Checks bindings and loads the gateway config (both memoized per isolate) for every request. */
 export const init = createMiddleware<AppEnv>(async (c, next) => {
   checkEnv(c.env);

@@ -54,11 +54,12 @@ export function toolNameFor(messages: readonly Json[], before: number, id: unkno
 
 /**
  * An upstream error answer's body: its JSON (undefined when it is not JSON) and a plain-text message to fall
- * back on (the text cut to 500 characters, else the status). Every provider's `readError` starts here.
+ * back on (a short excerpt: an HTML error page's title or text, never its markup; else the status). Every
+ * provider's `readError` starts here.
  */
 export async function errorBody(res: Response): Promise<{ json: unknown; fallback: string }> {
   const text = await res.text().catch(() => "");
-  const fallback = text.slice(0, 500) || res.statusText || `HTTP ${res.status}`;
+  const fallback = excerpt(text) || res.statusText || `HTTP ${res.status}`;
   try {
     return { json: JSON.parse(text), fallback };
   } catch {

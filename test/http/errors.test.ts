@@ -371,3 +371,75 @@ describe("every error keeps the client's request id", () => {
     await g.settle();
   });
 });
+
+describe("every answer under /v1/messages is in Anthropic's shape", () => {
+  /** Asserts `{"type":"error","error":{"type","message"}}` with the status and the Anthropic error type. */
+  async function expectAnthropic(res: Response, status: number, type: string) {
+    const text = await res.text();
+    expect(res.status, text).toBe(status);
+    expect(res.headers.get("content-type")).toMatch(/^application\/json/);
+    const body = JSON.parse(text) as { type: string; error: { type: string; message: string } };
+    expect(Object.keys(body).sort()).toEqual(["error", "type"]);
+    expect(body.type).toBe("error");
+    expect(body.error.type).toBe(type);
+    expect(body.error.message.length).toBeGreaterThan(0);
+    return res;
+  }
+
+  for (const method of ["GET", "PUT", "PATCH", "DELETE", "OPTIONS", "PROPFIND", "MKCOL"]) {
+    it(`${method} /v1/messages with a key is a 405 with Allow: POST`, async () => {
+      const g = gateway();
+      const key = await g.createKey();
+      const res = await g.fetch("/v1/messages", { method, headers: { "x-api-key": key } });
+      expect((await expectAnthropic(res, 405, "invalid_request_error")).headers.get("allow")).toBe("POST");
+    });
+  }
+
+  it("an unknown path below it is a 404 not_found_error; without a key, a 401 authentication_error", async () => {
+    const g = gateway();
+    const key = await g.createKey();
+    await expectAnthropic(
+      await g.fetch("/v1/messages/nope", post({}, undefined, { "x-api-key": key })),
+      404,
+      "not_found_error",
+    );
+    await expectAnthropic(await g.fetch("/v1/messages/nope", post({})), 401, "authentication_error");
+    await expectAnthropic(await g.fetch("/v1/messages", { method: "PROPFIND" }), 401, "authentication_error");
+  });
+
+  it("while other paths keep OpenAI's shape", async () => {
+    const g = gateway();
+    const key = await g.createKey();
+    await expectError(
+      await g.fetch("/v1/chat/completions", {
+        method: "PROPFIND",
+        headers: { authorization: `Bearer ${key}` },
+      }),
+      405,
+      "method_not_allowed",
+    );
+    await expectError(await g.fetch("/v1/messagesx", post({}, key)), 404, "not_found");
+  });
+});
+
+describe("every answer says nosniff", () => {
+  it("on success, errors, the dashboard and unknown routes", async () => {
+    const g = gateway();
+    const key = await g.createKey();
+    const answers = await Promise.all([
+      g.fetch("/healthz"),
+      g.fetch(
+        "/v1/chat/completions",
+        post({ model: "mock/echo", messages: [{ role: "user", content: "hi" }] }, key),
+      ),
+      g.fetch("/v1/chat/completions", post("{", key)),
+      g.fetch("/nope"),
+      g.fetch("/dashboard"),
+      g.fetch("/v1/models", {
+        method: "OPTIONS",
+        headers: { origin: "https://x.example", "access-control-request-method": "GET" },
+      }),
+    ]);
+    for (const res of answers) expect(res.headers.get("x-content-type-options")).toBe("nosniff");
+  });
+});

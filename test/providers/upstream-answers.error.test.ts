@@ -249,3 +249,27 @@ describe("A stream cut after its first byte", () => {
     expect(JSON.parse(got.at(-1) as string).error.code).toBe("upstream_stream_cut");
   });
 });
+
+describe("An upstream error page", () => {
+  it("is quoted by its title, not echoed whole into error.message", async () => {
+    const page = `<!DOCTYPE html><html><head><title>503 Service Temporarily Unavailable</title></head><body>${"<p>lorem ipsum</p>".repeat(200)}</body></html>`;
+    const { g, key } = await setup(
+      () => new Response(page, { status: 503, headers: { "content-type": "text/html" } }),
+    );
+    const res = await g.fetch("/v1/chat/completions", post(chat("solo"), key.secret));
+    const body = await expectError(res, 503, "upstream_error");
+    expect(body.error.message).toBe("503 Service Temporarily Unavailable");
+  });
+
+  it("without a title is cut to a short single line of its text", async () => {
+    const page = `<html><body><h1>Oops</h1>\n<script>var x = "<secret>";</script><p>${"word ".repeat(300)}</p></body></html>`;
+    const { g, key } = await setup(
+      () => new Response(page, { status: 500, headers: { "content-type": "text/html" } }),
+    );
+    const res = await g.fetch("/v1/chat/completions", post(chat("solo"), key.secret));
+    const body = await expectError(res, 500, "upstream_error");
+    expect(body.error.message.startsWith("Oops word word")).toBe(true);
+    expect(body.error.message.length).toBeLessThanOrEqual(200);
+    expect(body.error.message).not.toMatch(/[<>\n]|secret/);
+  });
+});
