@@ -26,16 +26,17 @@ export default defineConfig(async () => {
             name: "workers",
             setupFiles: ["./test/setup.ts"],
             include: ["test/**/*.test.ts"],
-            exclude: ["test/browser/**"],
+            exclude: ["test/browser/**", "test/workerd/**"],
             testTimeout: 20_000,
           },
         },
         {
-          // Real Chromium against the production bundle served on workerd (scripts/serve-lib.mjs), from Node.
+          // The production bundle served on workerd (scripts/serve-lib.mjs), driven from Node: real Chromium
+          // (test/browser) and load against loopback upstreams (test/workerd).
           test: {
-            name: "browser",
+            name: "bundle",
             environment: "node",
-            include: ["test/browser/**/*.test.ts"],
+            include: ["test/browser/**/*.test.ts", "test/workerd/**/*.test.ts"],
             testTimeout: 60_000,
             hookTimeout: 120_000,
             fileParallelism: false,

@@ -51,11 +51,12 @@ function childPids(pid) {
 /**
  * Serves one bundled ES module Worker on workerd at http://127.0.0.1:<port> (0 picks a free port).
  * `workerOptions` are Miniflare v4-style Worker options (bindings, D1, compatibility); `persist` is a
- * wrangler-style state root (storage is in-memory without it); `quiet` drops the Worker's console output.
+ * wrangler-style state root (storage is in-memory without it); `quiet` drops the Worker's console output, and
+ * `onLog` receives every line of it (console calls and the runtime's own errors) as `{ level, message }`.
  * Resolves to `{ url, pid, stop }`, `pid` being the workerd process. Start servers one at a time: the pid is
  * the workerd child that appeared during this call.
  */
-export async function serveWorker({ script, port = 0, workerOptions = {}, persist, quiet = false }) {
+export async function serveWorker({ script, port = 0, workerOptions = {}, persist, quiet = false, onLog }) {
   const before = new Set(childPids(process.pid));
   const mf = new Miniflare(
     convertV4MiniflareOptions({
@@ -64,7 +65,7 @@ export async function serveWorker({ script, port = 0, workerOptions = {}, persis
       port: 0,
       cf: false, // placeholder request.cf: fetching the real one needs the internet
       log: new Log(LogLevel.WARN),
-      ...(quiet ? { handleStructuredLogs: () => {} } : {}),
+      ...(onLog ? { handleStructuredLogs: onLog } : quiet ? { handleStructuredLogs: () => {} } : {}),
       ...(persist ? { resourcePersistencePath: path.join(persist, "v3") } : {}),
       ...workerOptions,
       modules: [{ type: "ESModule", path: path.resolve(script) }],
@@ -100,6 +101,7 @@ export async function startGateway({
   persist = DEFAULT_PERSIST,
   script,
   quiet,
+  onLog,
 } = {}) {
   const root = path.resolve(persist);
   const bundle = script ?? build(undefined, { quiet });
@@ -110,6 +112,7 @@ export async function startGateway({
     port,
     persist: root,
     quiet,
+    onLog,
     workerOptions: { ...workerOptions, bindings: { ...workerOptions.bindings, ...vars } },
   });
 }

@@ -56,10 +56,13 @@ const open = new WeakMap<object, Batch>();
 
 /**
  * Hands a call record to the spend ledger (call it inside `waitUntil`): one structured log line (visible in
- * `wrangler tail`), then the row joins this isolate's open batch. The first row of a batch sends it after
- * `BATCH_WINDOW_MS` (or when it is full) in one RPC to a random SpendBuffer shard, retried on other shards;
- * every caller's promise settles with that send, so each request's `waitUntil` keeps the isolate alive until
- * its row is durable. If every attempt fails, the rows are logged whole as `sluice.spend.unbuffered`.
+ * `wrangler tail`), then the row joins this isolate's open batch. The request that opened a batch sends it
+ * after `BATCH_WINDOW_MS` (or when it is full) in one RPC to a random SpendBuffer shard, retried on other
+ * shards; its promise settles with that send, so its `waitUntil` keeps the isolate alive until every row of the
+ * batch is durable. A row that joins an open batch returns at once: awaiting another request's promise would
+ * tie this request to that one's I/O, which workerd refuses (its continuations are cancelled, and a request
+ * left waiting on nothing of its own is reported as hung). If every attempt fails, the rows are logged whole
+ * as `sluice.spend.unbuffered`.
  */
 export function recordCall(env: Env, cfg: GatewayConfig, rec: CallRecord): Promise<void> {
   console.log(JSON.stringify({ event: "sluice.call", ...rec }));
@@ -67,7 +70,7 @@ export function recordCall(env: Env, cfg: GatewayConfig, rec: CallRecord): Promi
   const current = open.get(env);
   if (current && current.rows.length < BATCH_MAX_ROWS) {
     current.rows.push(row);
-    return current.done;
+    return Promise.resolve();
   }
   const batch: Batch = { rows: [row], done: Promise.resolve() };
   batch.done = new Promise((r) => setTimeout(r, BATCH_WINDOW_MS)).then(() => {

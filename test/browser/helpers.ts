@@ -41,7 +41,11 @@ export interface Sluice {
  */
 export async function startSluice(
   vars: Record<string, string> = {},
-  opts: { seed?: (persist: string) => void } = {},
+  opts: {
+    seed?: (persist: string) => void;
+    /** Receives every line the Worker and the runtime log (else they are dropped). */
+    onLog?: (log: { level: string; message: string }) => void;
+  } = {},
 ): Promise<Sluice> {
   const work = mkdtempSync(path.join(tmpdir(), "sluice-browser-"));
   const script = build(path.join(work, "dist"), { quiet: true });
@@ -51,6 +55,7 @@ export async function startSluice(
     persist: path.join(work, "state"),
     script,
     quiet: true,
+    onLog: opts.onLog,
     vars: { ADMIN_TOKEN, ...vars },
   });
   const url: string = server.url;
