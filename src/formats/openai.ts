@@ -59,16 +59,16 @@ const message = z.looseObject({
     .optional(),
 });
 
-const tool = z.looseObject({
-  type: z.string(),
-  function: z
-    .looseObject({
+/** A function tool is checked; other tool types (custom, built-in) pass through. */
+const tool = byType({
+  function: z.looseObject({
+    function: z.looseObject({
       name: z.string().min(1),
       description: z.string().optional(),
       parameters: z.record(z.string(), z.unknown()).optional(),
       strict: z.boolean().nullish(),
-    })
-    .optional(),
+    }),
+  }),
 });
 
 export const chatRequestSchema = z.looseObject({

@@ -38,6 +38,9 @@ const KEPT = [
 const FORMATS = new Set(["date-time", "enum", "int32", "int64", "float", "double"]);
 const MAX_REF_DEPTH = 8;
 
+/** An enum value as Gemini's string enum holds it: a string as it is, anything else as its JSON text. */
+const text = (v: unknown): string => (typeof v === "string" ? v : JSON.stringify(v));
+
 const isObject = (v: unknown): v is Json => typeof v === "object" && v !== null && !Array.isArray(v);
 
 /** Converts a JSON Schema to Gemini's Schema (see the module comment for the exact rules). */
@@ -64,18 +67,19 @@ function convert(s: Json, defs: Json, depth: number): Json {
     out.example = s.examples[0];
   if (typeof s.format === "string" && FORMATS.has(s.format)) out.format = s.format;
 
-  const types = (Array.isArray(s.type) ? s.type : s.type === undefined ? [] : [s.type]).map(String);
+  // Values from a client's JSON: a non-string type is ignored, a non-string enum value kept as its JSON text.
+  const types = (Array.isArray(s.type) ? s.type : [s.type]).filter((t): t is string => typeof t === "string");
   if (types.includes("null")) out.nullable = true;
   const real = types.filter((t) => t !== "null");
   if (real.length === 1) out.type = (real[0] as string).toUpperCase();
   else if (real.length > 1) out.anyOf = real.map((t) => ({ type: t.toUpperCase() }));
 
   if (s.const !== undefined) {
-    out.enum = [String(s.const)];
+    out.enum = [text(s.const)];
     out.type ??= "STRING";
   } else if (Array.isArray(s.enum)) {
     if (s.enum.includes(null)) out.nullable = true;
-    out.enum = s.enum.filter((v) => v !== null).map(String);
+    out.enum = s.enum.filter((v) => v !== null).map(text);
     out.type ??= "STRING";
   }
 
