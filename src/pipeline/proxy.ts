@@ -8,10 +8,11 @@ import type { Reservation } from "../limits/enforce";
 import { estimateInputTokens } from "../limits/estimate";
 import { DROPPED_HEADER } from "../providers/native";
 import type { Operation } from "../providers/types";
+import { recordCall } from "../spend/client";
 import { costPicoUsd, formatUsd, pricesFor } from "../spend/pricing";
+import type { CallRecord } from "../spend/record";
 import { requestMetadata } from "../spend/row";
 import { limitedCall, usedTokens } from "./limit";
-import { type CallRecord, recordCall } from "./record";
 import type { UpstreamSuccess } from "./upstream";
 
 /** The part of a proxied call every route shares: resolve → allow → call upstream → headers → record. */

@@ -1,5 +1,5 @@
 import { GatewayError } from "../http/errors";
-import type { CallRecord } from "../pipeline/record";
+import type { CallRecord } from "./record";
 
 /** One spend row as the `spend` table stores it (column → value); what the buffer keeps and flushes. */
 export interface SpendRow {
