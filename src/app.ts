@@ -4,6 +4,7 @@ import type { AppEnv } from "./http/context";
 import { cors } from "./http/cors";
 import { errorResponse, GatewayError } from "./http/errors";
 import { init, limitBody, nosniff, requestId } from "./http/middleware";
+import { FORMATS, formatOf } from "./inbound";
 import { adminKeys } from "./routes/admin-keys";
 import { adminTeams } from "./routes/admin-teams";
 import { chat } from "./routes/chat";
@@ -15,11 +16,8 @@ import { models } from "./routes/models";
 import { adminSpend, keySpend } from "./routes/spend";
 import { tokens } from "./routes/tokens";
 
-const POST_ONLY = ["/v1/chat/completions", "/v1/embeddings", "/v1/messages"];
-
-/** The error shape of a path: Anthropic's for everything under `/v1/messages`, OpenAI's elsewhere. */
-const shapeOf = (path: string) =>
-  path === "/v1/messages" || path.startsWith("/v1/messages/") ? "anthropic" : "openai";
+/** The error shape of a path: its inbound format's (Anthropic's under `/v1/messages`), else OpenAI's. */
+const shapeOf = (path: string) => formatOf(path)?.errorShape ?? "openai";
 
 /** Builds the app: middleware order and route registration, nothing else. */
 export function createApp() {
@@ -40,7 +38,7 @@ export function createApp() {
   app.route("/", adminSpend);
   app.route("/", keySpend);
   // After the POST routes: every other method (OPTIONS without a preflight, PROPFIND, …) is a 405.
-  for (const path of POST_ONLY) {
+  for (const path of FORMATS.flatMap((f) => f.paths)) {
     app.all(path, (c) => {
       throw new GatewayError("method_not_allowed", `${c.req.method} is not allowed here; use POST.`, {
         headers: { allow: "POST" },

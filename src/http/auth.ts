@@ -2,7 +2,7 @@ import type { Context } from "hono";
 import { createMiddleware } from "hono/factory";
 import { keyCache } from "../keys/cache";
 import { hashSecret, looksLikeKey, safeEqual } from "../keys/secret";
-import { type KeyRecord, KeyStore } from "../keys/store";
+import type { KeyRecord, KeyStore } from "../keys/store";
 import { type BrowserToken, TOKEN_PREFIX, verifyToken } from "../tokens/token";
 import type { AppEnv } from "./context";
 import { GatewayError } from "./errors";
@@ -25,7 +25,7 @@ async function lookup(
 ) {
   let key = keyCache.get(cacheKey);
   if (!key) {
-    const found = await load(new KeyStore(c.env.DB));
+    const found = await load(c.var.services.keys);
     if (!found) return null;
     key = found;
     keyCache.set(cacheKey, key, c.var.config.keys.cacheTtlSeconds * 1000);

@@ -1,5 +1,5 @@
 import { createMiddleware } from "hono/factory";
-import { KeyStore } from "../keys/store";
+import type { KeyStore } from "../keys/store";
 import type { AppEnv } from "./context";
 import { GatewayError } from "./errors";
 
@@ -25,10 +25,10 @@ const EXPOSED = [
 let cached: { origins: Set<string>; until: number } | null = null;
 
 /** Every origin some active browser-enabled key allows, cached per isolate like key lookups. */
-async function allowedOrigins(db: D1Database, ttlMs: number): Promise<Set<string>> {
+async function allowedOrigins(keys: KeyStore, ttlMs: number): Promise<Set<string>> {
   const now = Date.now();
   if (cached && cached.until > now) return cached.origins;
-  const origins = new Set(await new KeyStore(db).browserOrigins());
+  const origins = new Set(await keys.browserOrigins());
   cached = { origins, until: now + ttlMs };
   return origins;
 }
@@ -48,7 +48,7 @@ export const cors = createMiddleware<AppEnv>(async (c, next) => {
   const origin = c.req.header("origin");
   if (!origin) return next();
   const ttl = c.var.config.keys.cacheTtlSeconds * 1000;
-  const allowed = (await allowedOrigins(c.env.DB, ttl)).has(origin);
+  const allowed = (await allowedOrigins(c.var.services.keys, ttl)).has(origin);
   if (c.req.method === "OPTIONS") {
     if (!allowed) {
       throw new GatewayError("origin_not_allowed", `Origin ${origin} is not allowed to call this gateway.`);

@@ -87,6 +87,9 @@ export class GatewayError extends Error {
   }
 }
 
+/** The error body shapes: OpenAI's, and Anthropic's on `/v1/messages`. */
+export type ErrorShape = "openai" | "anthropic";
+
 /** Anthropic's error `type` for a status, as its API and SDK name them. */
 function anthropicType(status: number): string {
   const types: Record<number, string> = {
@@ -110,7 +113,7 @@ function anthropicType(status: number): string {
 export function errorResponse(
   err: unknown,
   extraHeaders: Record<string, string> = {},
-  shape: "openai" | "anthropic" = "openai",
+  shape: ErrorShape = "openai",
 ): Response {
   const e = err instanceof GatewayError ? err : new GatewayError("internal_error", "Internal error");
   const headers = new Headers({ "content-type": "application/json", ...e.headers, ...extraHeaders });

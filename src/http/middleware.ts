@@ -3,6 +3,7 @@ import { createMiddleware } from "hono/factory";
 import type { MiddlewareHandler } from "hono/types";
 import { loadConfig } from "../config/load";
 import { checkEnv } from "../env";
+import { buildServices } from "../pipeline/services";
 import type { AppEnv } from "./context";
 import { GatewayError } from "./errors";
 
@@ -31,10 +32,12 @@ export const nosniff = createMiddleware<AppEnv>(async (c, next) => {
   c.res.headers.set("x-content-type-options", "nosniff");
 });
 
-/** Checks bindings and loads the gateway config (both memoized per isolate) for every request. */
+/** Checks bindings and loads the gateway config (both memoized per isolate), then builds the request's services. */
 export const init = createMiddleware<AppEnv>(async (c, next) => {
   checkEnv(c.env);
-  c.set("config", loadConfig(c.env));
+  const config = loadConfig(c.env);
+  c.set("config", config);
+  c.set("services", buildServices(c.env, config, c.executionCtx));
   await next();
 });
 

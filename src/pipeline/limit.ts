@@ -1,11 +1,11 @@
-import type { Context } from "hono";
 import type { Route } from "../config/resolve";
 import type { Usage } from "../formats/usage";
-import type { AppEnv } from "../http/context";
 import { GatewayError } from "../http/errors";
 import { budgeted, type Reservation, reserve, subjectsFor } from "../limits/enforce";
 import { estimateInputTokens, outputCap, worstCostPusd } from "../limits/estimate";
 import type { Operation } from "../providers/types";
+import type { CallInput } from "./input";
+import type { Services } from "./services";
 import { callUpstream, type UpstreamSuccess } from "./upstream";
 
 export interface LimitedCall {
@@ -25,21 +25,22 @@ export interface LimitedCall {
  * against the request rate).
  */
 export async function limitedCall(
-  c: Context<AppEnv>,
+  s: Services,
+  input: CallInput,
   route: Route,
   op: Operation,
   body: Record<string, unknown> & { model: string },
   stream: boolean,
 ): Promise<LimitedCall> {
-  const subjects = subjectsFor(c.var.key, c.var.token);
-  const clientSignal = c.req.raw.signal;
+  const subjects = subjectsFor(input.key, input.token);
+  const clientSignal = input.signal;
   if (subjects.length === 0) {
     return {
-      up: await callUpstream(route, { op, body, stream, env: c.env }, clientSignal),
+      up: await callUpstream(route, { op, body, stream, env: s.env }, clientSignal),
       reservation: null,
     };
   }
-  const cfg = c.var.config;
+  const cfg = s.config;
   const hasBudget = budgeted(subjects);
   let cap = outputCap(body);
   let sent = body;
@@ -47,10 +48,10 @@ export async function limitedCall(
     cap = cfg.limits.defaultMaxTokens;
     sent = { ...body, max_completion_tokens: cap };
   }
-  const input = estimateInputTokens(body);
+  const inputTokens = estimateInputTokens(body);
   let costPusd = 0;
   if (hasBudget) {
-    const worst = worstCostPusd(cfg, route, op, input, cap ?? 0);
+    const worst = worstCostPusd(cfg, route, op, inputTokens, cap ?? 0);
     if ("unpriced" in worst) {
       throw new GatewayError(
         "model_unpriced",
@@ -61,19 +62,19 @@ export async function limitedCall(
     costPusd = worst.cost;
   }
   const ask = {
-    id: c.var.requestId,
-    tokens: input + (cap ?? 0),
+    id: input.requestId,
+    tokens: inputTokens + (cap ?? 0),
     costPusd,
     ttlMs: cfg.limits.reservationTtlSeconds * 1000,
   };
-  const mode = c.var.key.limitMode ?? (hasBudget ? "strict" : "overlap");
-  const settleFailed = (r: Reservation) => c.executionCtx.waitUntil(r.settle(0, 0));
+  const mode = input.key.limitMode ?? (hasBudget ? "strict" : "overlap");
+  const settleFailed = (r: Reservation) => s.waitUntil(r.settle(0, 0));
 
   if (mode === "strict") {
-    const reservation = await reserve(c.env, subjects, ask);
+    const reservation = await reserve(s.env, subjects, ask);
     try {
       return {
-        up: await callUpstream(route, { op, body: sent, stream, env: c.env }, clientSignal),
+        up: await callUpstream(route, { op, body: sent, stream, env: s.env }, clientSignal),
         reservation,
       };
     } catch (e) {
@@ -84,12 +85,12 @@ export async function limitedCall(
   const abort = new AbortController();
   const upstream = callUpstream(
     route,
-    { op, body: sent, stream, env: c.env },
+    { op, body: sent, stream, env: s.env },
     AbortSignal.any([clientSignal, abort.signal]),
   );
   let reservation: Reservation;
   try {
-    reservation = await reserve(c.env, subjects, ask);
+    reservation = await reserve(s.env, subjects, ask);
   } catch (e) {
     abort.abort(e);
     upstream.then(

@@ -7,7 +7,7 @@ import { GatewayError } from "../http/errors";
 import { limitFields, limitsView, originSchema } from "../http/limits-schema";
 import { parseBody, readJson } from "../http/validate";
 import { keyCache } from "../keys/cache";
-import { hasLimits, type KeyRecord, KeyStore } from "../keys/store";
+import { hasLimits, type KeyRecord } from "../keys/store";
 import { keyObjectNames } from "../limits/enforce";
 import { formatUsd } from "../spend/pricing";
 import { querySpend, sumsJson } from "../spend/query";
@@ -110,18 +110,18 @@ function changed(id: string) {
 export const adminKeys = new Hono<AppEnv>()
   .post("/admin/keys", async (c) => {
     const input = parseBody(createSchema, await readJson(c.req.raw));
-    const { record, secret } = await new KeyStore(c.env.DB).create(input);
+    const { record, secret } = await c.var.services.keys.create(input);
     forgetOrigins();
     return c.json({ ...view(record), key: secret }, 201);
   })
   .get("/admin/keys", async (c) => {
     const limit = Math.min(Math.max(Number(c.req.query("limit") ?? 100) || 100, 1), 1000);
-    const data = await new KeyStore(c.env.DB).list({ limit, after: c.req.query("after") });
+    const data = await c.var.services.keys.list({ limit, after: c.req.query("after") });
     return c.json({ object: "list", data: data.map(view), hasMore: data.length === limit });
   })
   .get("/admin/keys/:id", async (c) => {
     const id = c.req.param("id");
-    const k = await found(new KeyStore(c.env.DB).byId(id), id);
+    const k = await found(c.var.services.keys.byId(id), id);
     const [usage, spend] = await Promise.all([
       limiterUsage(c.env, k),
       querySpend(c.env.DB, { fromMs: 0, toMs: Date.now() + 1, groupBy: null, filters: { key: id } }),
@@ -136,15 +136,15 @@ export const adminKeys = new Hono<AppEnv>()
   .patch("/admin/keys/:id", async (c) => {
     const id = c.req.param("id");
     const input = parseBody(updateSchema, await readJson(c.req.raw));
-    const k = await found(new KeyStore(c.env.DB).update(id, input), id);
+    const k = await found(c.var.services.keys.update(id, input), id);
     changed(id);
     return c.json(view(k));
   })
   .post("/admin/keys/:id/rotate", async (c) => {
     const id = c.req.param("id");
-    const rotated = await new KeyStore(c.env.DB).rotate(id);
+    const rotated = await c.var.services.keys.rotate(id);
     if (!rotated) {
-      await found(new KeyStore(c.env.DB).byId(id), id);
+      await found(c.var.services.keys.byId(id), id);
       throw new GatewayError("invalid_request", `Key '${id}' is revoked; a revoked key cannot be rotated.`);
     }
     changed(id);
@@ -152,7 +152,7 @@ export const adminKeys = new Hono<AppEnv>()
   })
   .delete("/admin/keys/:id", async (c) => {
     const id = c.req.param("id");
-    const k = await found(new KeyStore(c.env.DB).revoke(id), id);
+    const k = await found(c.var.services.keys.revoke(id), id);
     changed(id);
     return c.json(view(k));
   });

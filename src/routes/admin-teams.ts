@@ -5,7 +5,7 @@ import { GatewayError } from "../http/errors";
 import { limitFields, limitsView, settingsOf } from "../http/limits-schema";
 import { parseBody, readJson } from "../http/validate";
 import { keyCache } from "../keys/cache";
-import { type TeamRecord, TeamStore } from "../keys/store";
+import type { TeamRecord } from "../keys/store";
 
 const teamSchema = z.strictObject(limitFields);
 
@@ -22,22 +22,22 @@ const view = (t: TeamRecord) => ({
  */
 export const adminTeams = new Hono<AppEnv>()
   .get("/admin/teams", async (c) => {
-    const data = await new TeamStore(c.env.DB).list();
+    const data = await c.var.services.teams.list();
     return c.json({ object: "list", data: data.map(view) });
   })
   .put("/admin/teams/:name", async (c) => {
     const input = parseBody(teamSchema, await readJson(c.req.raw));
-    const t = await new TeamStore(c.env.DB).put(c.req.param("name"), settingsOf(input));
+    const t = await c.var.services.teams.put(c.req.param("name"), settingsOf(input));
     keyCache.clear();
     return c.json(view(t));
   })
   .get("/admin/teams/:name", async (c) => {
-    const t = await new TeamStore(c.env.DB).get(c.req.param("name"));
+    const t = await c.var.services.teams.get(c.req.param("name"));
     if (!t) throw new GatewayError("not_found", `No limits set for team '${c.req.param("name")}'.`);
     return c.json(view(t));
   })
   .delete("/admin/teams/:name", async (c) => {
-    const removed = await new TeamStore(c.env.DB).remove(c.req.param("name"));
+    const removed = await c.var.services.teams.remove(c.req.param("name"));
     if (!removed) throw new GatewayError("not_found", `No limits set for team '${c.req.param("name")}'.`);
     keyCache.clear();
     return c.json({ object: "team", name: c.req.param("name"), deleted: true });

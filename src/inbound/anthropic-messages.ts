@@ -1,0 +1,35 @@
+import {
+  fromMessagesRequest,
+  messagesRequestSchema,
+  toAnthropicMessage,
+  toAnthropicStream,
+} from "../formats/anthropic";
+import { parseBody } from "../http/validate";
+import type { InboundFormat, ParsedCall } from "./types";
+
+const VERSIONS = new Set(["2023-06-01", "2026-10-21"]);
+
+/** The client's Anthropic API version (`anthropic-version`); 2023-06-01 when absent or unknown. */
+const versionOf = (headers: Headers) => {
+  const asked = headers.get("anthropic-version");
+  return asked && VERSIONS.has(asked) ? asked : "2023-06-01";
+};
+
+/**
+ * `POST /v1/messages`: Anthropic's wire format, routed to any provider through the canonical form. Answers and
+ * streams are written back in the client's API version; every answer under `/v1/messages` is Anthropic-shaped.
+ */
+export const anthropicMessages: InboundFormat = {
+  op: "chat",
+  paths: ["/v1/messages"],
+  errorShape: "anthropic",
+  parse(json): ParsedCall {
+    const req = parseBody(messagesRequestSchema, json);
+    const { body, dropped } = fromMessagesRequest(req);
+    return { body: body as ParsedCall["body"], stream: req.stream === true, dropped };
+  },
+  answer: (canonical, headers) =>
+    JSON.stringify(toAnthropicMessage(JSON.parse(canonical) as Record<string, unknown>, versionOf(headers))),
+  stream: (canonical, headers) => toAnthropicStream(canonical, versionOf(headers)),
+  wantsUsageChunk: () => true,
+};

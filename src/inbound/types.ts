@@ -1,0 +1,36 @@
+import type { ErrorShape } from "../http/errors";
+import type { Operation } from "../providers/types";
+
+/** A client's request as an inbound format parsed it: the canonical (OpenAI) call. */
+export interface ParsedCall {
+  /** OpenAI chat or embeddings fields: what every provider adapter takes. */
+  body: Record<string, unknown> & { model: string };
+  stream: boolean;
+  /** Request parts this format could not carry into the canonical form (listed in `x-sluice-dropped-params`). */
+  dropped: string[];
+}
+
+/**
+ * One client dialect (OpenAI chat, OpenAI embeddings, Anthropic messages): how its requests become the canonical
+ * call, and how canonical answers, streams and errors are written back in its wire format. The pipeline knows
+ * nothing else about a dialect.
+ */
+export interface InboundFormat {
+  readonly op: Operation;
+  /** The paths this format owns: every answer on them, errors included, is in `errorShape`. */
+  readonly paths: readonly string[];
+  readonly errorShape: ErrorShape;
+  /** Validates the client's JSON (a 400 naming the parameter) into the canonical call. */
+  parse(json: unknown, headers: Headers): ParsedCall;
+  /** A canonical JSON answer (OpenAI `chat.completion` or embeddings text) → this format's JSON text. */
+  answer(canonical: string, headers: Headers): string;
+  /** A canonical chunk stream → this format's SSE (an OpenAI-format stream passes as it is). */
+  stream(canonical: ReadableStream<Uint8Array>, headers: Headers): ReadableStream<Uint8Array>;
+  /** Whether the client gets the usage-only chunk the gateway always asks for. */
+  wantsUsageChunk(call: ParsedCall): boolean;
+}
+
+/** Whether `path` is one of the format's paths or below one (`/v1/messages/count_tokens`). */
+export function owns(format: InboundFormat, path: string): boolean {
+  return format.paths.some((p) => path === p || path.startsWith(`${p}/`));
+}

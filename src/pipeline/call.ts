@@ -1,0 +1,195 @@
+import { type Route, resolveModel } from "../config/resolve";
+import { type Usage, usageOfJson } from "../formats/usage";
+import { GatewayError } from "../http/errors";
+import type { InboundFormat } from "../inbound/types";
+import { assertModelAllowed, assertTokenModel } from "../keys/allow";
+import { estimateInputTokens } from "../limits/estimate";
+import { DROPPED_HEADER } from "../providers/native";
+import { costPicoUsd, formatUsd, pricesFor } from "../spend/pricing";
+import type { CallRecord } from "../spend/record";
+import { requestMetadata } from "../spend/row";
+import type { CallInput } from "./input";
+import { limitedCall, usedTokens } from "./limit";
+import type { Services } from "./services";
+import type { StageAnswer, StageCall } from "./stage";
+import { type StreamOutcome, watchChatStream } from "./stream";
+
+/**
+ * The pipeline: one proxied call from the authenticated key to the settled record, in the client's format.
+ * parse (format) → resolve → allow → stages' `before` → limits (reserve) → upstream (retries, fallbacks, the
+ * answer checked) → the answer in the client's format (a stream watched for usage) → stages' `after`, settle
+ * and record, off the response path. Refusals and failures after parsing leave a record too; errors are
+ * thrown as GatewayErrors for the caller to write in `format.errorShape`.
+ */
+export async function runCall(s: Services, format: InboundFormat, input: CallInput): Promise<Response> {
+  const parsed = format.parse(input.json, input.headers);
+  const { body, stream } = parsed;
+  const started = Date.now();
+  const base = {
+    requestId: input.requestId,
+    clientRequestId: input.clientRequestId,
+    startedAt: started,
+    keyId: input.key.id,
+    team: input.key.team,
+    endUser: input.token?.user ?? (typeof body.user === "string" ? body.user : null),
+    metadata: null as Record<string, unknown> | null,
+    model: body.model,
+    op: format.op,
+    stream,
+    cache: "BYPASS" as CallRecord["cache"],
+    savedPicoUsd: 0,
+  } satisfies Partial<CallRecord>;
+  const none = { provider: null, upstreamModel: null, targetIndex: null, usage: null, ttfbMs: null };
+  const fail = (e: GatewayError) =>
+    s.waitUntil(
+      s.record({
+        ...base,
+        ...none,
+        retries: Number(e.headers["x-sluice-retries"] ?? 0),
+        status: e.status,
+        errorCode: e.wireCode,
+        costPicoUsd: 0,
+        completed: false,
+        latencyMs: Date.now() - started,
+      }),
+    );
+
+  /** A stage answered the call: written in the client's format and recorded at cost 0, nothing sent upstream. */
+  const answered = (answer: StageAnswer): Response => {
+    s.waitUntil(
+      s.record({
+        ...base,
+        ...none,
+        usage: answer.usage,
+        retries: 0,
+        status: 200,
+        errorCode: null,
+        costPicoUsd: 0,
+        completed: true,
+        latencyMs: Date.now() - started,
+      }),
+    );
+    return new Response(format.answer(answer.text, input.headers), {
+      headers: { "content-type": "application/json", ...answer.headers },
+    });
+  };
+
+  let route: Route;
+  let stageCall: StageCall;
+  try {
+    // Refusals from here on (unknown or forbidden model, bad metadata, limits, upstream failures) leave a row.
+    base.metadata = requestMetadata(input.headers);
+    route = resolveModel(s.config, body.model);
+    assertModelAllowed(input.key, body.model);
+    if (input.token) assertTokenModel(input.token, body.model);
+    stageCall = { requestId: input.requestId, keyId: input.key.id, op: format.op, route, body, stream };
+    if (!stream) {
+      for (const stage of s.stages) {
+        const answer = await stage.before?.(stageCall);
+        if (answer) return answered(answer);
+      }
+    }
+  } catch (e) {
+    if (e instanceof GatewayError) fail(e);
+    throw e;
+  }
+
+  let called: Awaited<ReturnType<typeof limitedCall>>;
+  try {
+    called = await limitedCall(s, input, route, format.op, body, stream);
+  } catch (e) {
+    if (e instanceof GatewayError) fail(e);
+    throw e;
+  }
+  const { up, reservation } = called;
+  const ttfbMs = Date.now() - started;
+  const headers: Record<string, string> = {
+    "x-sluice-provider": up.target.providerName,
+    "x-sluice-model": up.target.model,
+    "x-sluice-cache": "BYPASS",
+    "x-sluice-retries": String(up.retries),
+  };
+  if (reservation) Object.assign(headers, reservation.headers);
+  const dropped = [...parsed.dropped, ...(up.response.headers.get(DROPPED_HEADER)?.split(",") ?? [])];
+  if (dropped.length > 0) headers[DROPPED_HEADER] = dropped.join(",");
+  const cost = (usage: Usage | null): number | null => {
+    const prices = usage ? pricesFor(s.config, up.target, usage.inputTokens) : null;
+    return usage && prices ? costPicoUsd(usage, prices) : null;
+  };
+
+  /** Settles, records and tells the stages once the answer is complete (off the response path). */
+  const finish = (outcome: Promise<StreamOutcome & { text: string | null }>) =>
+    s.waitUntil(
+      outcome.then(async ({ usage: reported, completed, streamedChars, error, text }) => {
+        // A stream cut before its usage chunk: what streamed, estimated (input from the request, output from text).
+        const usage = reported ?? (stream && !completed ? estimatedUsage(body, streamedChars) : null);
+        const costPusd = cost(usage);
+        await Promise.all([
+          reservation?.settle(usedTokens(usage), costPusd),
+          s.record({
+            ...base,
+            provider: up.target.providerName,
+            upstreamModel: up.target.model,
+            targetIndex: route.targets.indexOf(up.target),
+            retries: up.retries,
+            status: up.response.status,
+            errorCode: error,
+            usage,
+            costPicoUsd: costPusd,
+            completed,
+            latencyMs: Date.now() - started,
+            ttfbMs,
+          }),
+          ...s.stages.map((stage) =>
+            afterStage(stage.name, stage.after?.(stageCall, { text, usage, completed })),
+          ),
+        ]);
+      }),
+    );
+
+  if (stream && up.response.body) {
+    const watched = watchChatStream(up.response.body, !format.wantsUsageChunk(parsed));
+    finish(watched.done.then((o) => ({ ...o, text: null })));
+    return new Response(format.stream(watched.body, input.headers), {
+      headers: {
+        "content-type": "text/event-stream; charset=utf-8",
+        "cache-control": "no-cache",
+        ...headers,
+      },
+    });
+  }
+  let text: string;
+  try {
+    text = up.text ?? (await up.response.text());
+  } catch (e) {
+    finish(Promise.resolve({ usage: null, completed: false, streamedChars: 0, error: null, text: null }));
+    throw e;
+  }
+  const usage = usageOfJson(text);
+  const usd = cost(usage);
+  if (usd !== null) headers["x-sluice-cost-usd"] = formatUsd(usd);
+  finish(Promise.resolve({ usage, completed: true, streamedChars: 0, error: null, text }));
+  return new Response(format.answer(text, input.headers), {
+    headers: { "content-type": "application/json", ...headers },
+  });
+}
+
+/** A stage's `after`, whose failure is logged and never fails the call. */
+async function afterStage(name: string, work: Promise<void> | undefined): Promise<void> {
+  try {
+    await work;
+  } catch (err) {
+    console.error(JSON.stringify({ event: "sluice.stage.failed", stage: name, error: String(err) }));
+  }
+}
+
+/** Usage estimated for a stream cut before its usage chunk: the request's input, ~4 characters a token out. */
+function estimatedUsage(body: Record<string, unknown>, streamedChars: number): Usage {
+  return {
+    inputTokens: estimateInputTokens(body, 4),
+    outputTokens: Math.ceil(streamedChars / 4),
+    cachedInputTokens: 0,
+    cacheWriteTokens: 0,
+    reasoningTokens: 0,
+  };
+}

@@ -1,0 +1,143 @@
+import { createExecutionContext, env, waitOnExecutionContext } from "cloudflare:test";
+import { describe, expect, it } from "vitest";
+import { loadConfig } from "../../src/config/load";
+import type { Env } from "../../src/env";
+import { anthropicMessages, openAIChat } from "../../src/inbound";
+import type { KeyRecord } from "../../src/keys/store";
+import { runCall } from "../../src/pipeline/call";
+import type { CallInput } from "../../src/pipeline/input";
+import { buildServices, type Services } from "../../src/pipeline/services";
+import type { Stage, StageCall, StageOutcome } from "../../src/pipeline/stage";
+import type { CallRecord } from "../../src/spend/record";
+
+/** The pipeline called as a background job or a test would: no Hono, no HTTP, services built by hand. */
+
+const KEY: KeyRecord = {
+  id: "key_pipeline",
+  name: "pipeline",
+  team: null,
+  models: null,
+  metadata: {},
+  prefix: "sk-sluice-pipe",
+  createdAt: "2026-12-01T00:00:00.000Z",
+  expiresAt: null,
+  revokedAt: null,
+  limits: { rpm: null, tpm: null, maxConcurrent: null, budget: null },
+  limitMode: null,
+  shards: 1,
+  browserOrigins: null,
+  teamLimits: null,
+};
+
+function input(json: unknown, headers: Record<string, string> = {}): CallInput {
+  return {
+    requestId: `req_${crypto.randomUUID().replaceAll("-", "")}`,
+    clientRequestId: null,
+    key: KEY,
+    token: null,
+    headers: new Headers(headers),
+    json,
+    signal: new AbortController().signal,
+  };
+}
+
+/** Services over the test bindings (the repo's default config: mock providers), recording into `records`. */
+function services(stages: Stage[] = []) {
+  const ctx = createExecutionContext();
+  const records: CallRecord[] = [];
+  const base = buildServices(env as unknown as Env, loadConfig(env as unknown as Env), ctx);
+  const s: Services = {
+    ...base,
+    stages,
+    record: async (rec) => {
+      records.push(rec);
+    },
+  };
+  return { s, records, done: () => waitOnExecutionContext(ctx) };
+}
+
+const hello = { model: "mock/echo", messages: [{ role: "user", content: "hello" }] };
+
+describe("runCall, without Hono", () => {
+  it("answers an OpenAI chat call and records it through the services' spend sink", async () => {
+    const { s, records, done } = services();
+    const res = await runCall(s, openAIChat, input(hello));
+    expect(res.status).toBe(200);
+    expect(res.headers.get("x-sluice-provider")).toBe("mock");
+    const body = (await res.json()) as { choices: { message: { content: string } }[] };
+    expect(body.choices[0]?.message.content).toBe("You said: hello");
+    await done();
+    expect(records).toHaveLength(1);
+    expect(records[0]).toMatchObject({
+      keyId: "key_pipeline",
+      model: "mock/echo",
+      status: 200,
+      completed: true,
+    });
+  });
+
+  it("writes the same call in Anthropic's format through another inbound format", async () => {
+    const { s, done } = services();
+    const res = await runCall(s, anthropicMessages, input({ ...hello, max_tokens: 20 }));
+    const body = (await res.json()) as { type: string; content: { text: string }[] };
+    expect(body.type).toBe("message");
+    expect(body.content[0]?.text).toBe("You said: hello");
+    await done();
+  });
+
+  it("lets a stage answer before the upstream, recorded at cost 0, and shows later answers to every stage", async () => {
+    const seen: { call: StageCall; outcome: StageOutcome }[] = [];
+    const canned: Stage = {
+      name: "canned",
+      async before(call) {
+        // The canonical form of the Anthropic request (its text as a content part).
+        if (!JSON.stringify(call.body.messages).includes("cached?")) return null;
+        const text = JSON.stringify({
+          id: "chatcmpl-canned",
+          object: "chat.completion",
+          created: 1,
+          model: "echo",
+          choices: [
+            { index: 0, message: { role: "assistant", content: "from the stage" }, finish_reason: "stop" },
+          ],
+          usage: { prompt_tokens: 2, completion_tokens: 3, total_tokens: 5 },
+        });
+        return { text, headers: { "x-sluice-cache": "HIT" }, usage: null };
+      },
+      async after(call, outcome) {
+        seen.push({ call, outcome });
+      },
+    };
+    const { s, records, done } = services([canned]);
+    const hit = await runCall(
+      s,
+      anthropicMessages,
+      input({ model: "mock/echo", max_tokens: 20, messages: [{ role: "user", content: "cached?" }] }),
+    );
+    expect(hit.headers.get("x-sluice-cache")).toBe("HIT");
+    expect(((await hit.json()) as { content: { text: string }[] }).content[0]?.text).toBe("from the stage");
+    const miss = await runCall(s, openAIChat, input(hello));
+    expect(miss.status).toBe(200);
+    await miss.text();
+    await done();
+    expect(records.map((r) => r.costPicoUsd === 0 && r.provider === null)).toEqual([true, false]);
+    // `after` ran for the upstream-served call only, with its canonical answer.
+    expect(seen).toHaveLength(1);
+    expect(seen[0]?.call.route.targets[0]?.model).toBe("echo");
+    expect(seen[0]?.outcome.completed).toBe(true);
+    expect(JSON.parse(seen[0]?.outcome.text ?? "{}").choices[0].message.content).toBe("You said: hello");
+  });
+
+  it("throws a refusal for the caller to shape, after recording it", async () => {
+    const { s, records, done } = services();
+    await expect(runCall(s, openAIChat, input({ ...hello, model: "nope/none" }))).rejects.toMatchObject({
+      code: "model_not_found",
+    });
+    await expect(runCall(s, openAIChat, input({ model: 1 }))).rejects.toMatchObject({
+      code: "invalid_request",
+    });
+    await done();
+    // The unknown model leaves a row; a body that does not parse does not (no model to count it under).
+    expect(records.map((r) => r.errorCode)).toEqual(["model_not_found"]);
+  });
+});
