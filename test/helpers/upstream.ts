@@ -151,6 +151,8 @@ export class FakeUpstream {
   readonly streams: StreamTrace[] = [];
   /** Delay before the response headers, in ms, for every call (honours the request's abort signal). */
   delayMs = 0;
+  /** While set, every call waits for it before answering: a gate the test opens, not a delay. */
+  gate: Promise<void> | null = null;
   private replies: (Reply | ((body: Json, req: RecordedRequest) => Reply))[] = [];
   private defaultReply: Reply | ((body: Json, req: RecordedRequest) => Reply) = {};
   private failures: (FailureScript | "network")[] = [];
@@ -223,6 +225,7 @@ export class FakeUpstream {
     this.requests.push(rec);
 
     await this.wait(this.delayMs, req.signal);
+    if (this.gate) await this.gate;
     const failure = this.failures.shift();
     if (failure === "network") throw new TypeError("fetch failed: connection refused (fake)");
 

@@ -201,20 +201,36 @@ describe("Rate and concurrency limits", () => {
   });
 
   it("holds concurrent requests in flight to maxConcurrent", async () => {
-    vi.spyOn(console, "log").mockImplementation(() => {});
+    const fake = upstream();
+    let open!: () => void;
+    fake.gate = new Promise<void>((r) => {
+      open = r;
+    });
     const g = gateway(CONFIG);
     const k = await admin(g, "POST", "/admin/keys", { name: "conc", maxConcurrent: 3 });
-    const results = await burst(g, [k.body.key], 10, { model: "slow/echo", messages: ASK.messages });
-    expect(results.filter((r) => r.status === 200)).toHaveLength(3);
-    const refused = results.filter((r) => r.status === 429);
-    expect(new Set(refused.map((r) => r.code))).toEqual(new Set(["concurrency_limit"]));
+    const calls = Array.from({ length: 10 }, () => g.fetch("/v1/chat/completions", post(ASK, k.body.key)));
+    // While the upstream holds every answer, three calls are in flight and the other seven are refused.
+    const refused: Response[] = [];
+    for (const res of calls) void res.then((r) => r.status === 429 && refused.push(r));
+    for (let i = 0; i < 200 && (refused.length < 7 || fake.chatRequests.length < 10); i++) {
+      await new Promise((r) => setTimeout(r, 5));
+    }
     expect(refused).toHaveLength(7);
+    // Overlap mode (no budget): every call started upstream alongside its check; the refused ones were aborted.
+    expect(fake.chatRequests.filter((r) => !r.signal.aborted)).toHaveLength(3);
+    expect(fake.chatRequests.filter((r) => r.signal.aborted)).toHaveLength(7);
+    expect((await limiterOf(`limits:key:${k.body.id}`).usage()).inFlight).toBe(3);
+    for (const r of refused)
+      expect(((await r.json()) as { error: { code: string } }).error.code).toBe("concurrency_limit");
+    open();
+    const done = await Promise.all(calls);
+    expect(done.filter((r) => r.status === 200)).toHaveLength(3);
+    await Promise.all(done.filter((r) => r.ok).map((r) => r.text()));
+    await g.settle();
     // All finished: the slots are free again.
     expect((await limiterOf(`limits:key:${k.body.id}`).usage()).inFlight).toBe(0);
-    const after = await g.fetch(
-      "/v1/chat/completions",
-      post({ model: "slow/echo", messages: ASK.messages }, k.body.key),
-    );
+    fake.gate = null;
+    const after = await g.fetch("/v1/chat/completions", post(ASK, k.body.key));
     expect(after.status).toBe(200);
   });
 
@@ -225,12 +241,13 @@ describe("Rate and concurrency limits", () => {
     const ok = await g.fetch("/v1/chat/completions", post(ASK, k.body.key));
     expect(ok.status).toBe(200);
     expect(ok.headers.get("x-ratelimit-remaining-requests")).toBe("0");
+    // The upstream now holds its answer (until aborted): the refusal cannot come from a finished call.
+    fake.delayMs = 60_000;
     const refused = await g.fetch("/v1/chat/completions", post(ASK, k.body.key));
     await expectError(refused, 429, "rate_limit_exceeded");
     // The upstream call had started alongside the check; it was aborted once the check refused.
-    expect(fake.chatRequests.length).toBeGreaterThanOrEqual(1);
-    const second = fake.chatRequests[1];
-    if (second) expect(second.signal.aborted).toBe(true);
+    expect(fake.chatRequests).toHaveLength(2);
+    expect(fake.chatRequests[1]?.signal.aborted).toBe(true);
   });
 });
 
@@ -398,10 +415,16 @@ describe("Key settings through the admin API", () => {
     const g = gateway(CONFIG);
     const k = await admin(g, "POST", "/admin/keys", {
       name: "e",
-      expiresAt: new Date(Date.now() + 1500).toISOString(),
+      expiresAt: new Date(Date.now() + 60_000).toISOString(),
     });
     expect((await g.fetch("/v1/chat/completions", post(ASK, k.body.key))).status).toBe(200);
-    await new Promise((r) => setTimeout(r, 1600));
-    await expectError(await g.fetch("/v1/chat/completions", post(ASK, k.body.key)), 401, "key_expired");
+    // A controlled clock, not a sleep: only Date moves, past the expiry.
+    vi.useFakeTimers({ toFake: ["Date"] });
+    try {
+      vi.setSystemTime(Date.now() + 60_001);
+      await expectError(await g.fetch("/v1/chat/completions", post(ASK, k.body.key)), 401, "key_expired");
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });

@@ -130,8 +130,14 @@ describe("Browser tokens", () => {
     const { g, key } = await setup();
     const t = await tokenFor(g, key.key, { user: "u", expiresIn: 1 });
     expect((await g.fetch("/v1/chat/completions", fromPage(APP, t.token))).status).toBe(200);
-    await new Promise((r) => setTimeout(r, 1100));
-    await expectError(await g.fetch("/v1/chat/completions", fromPage(APP, t.token)), 401, "key_expired");
+    // A controlled clock, not a sleep: only Date moves.
+    vi.useFakeTimers({ toFake: ["Date"] });
+    try {
+      vi.setSystemTime(Date.now() + 1001);
+      await expectError(await g.fetch("/v1/chat/completions", fromPage(APP, t.token)), 401, "key_expired");
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it("refuses a tampered token, an expiry over an hour, and origins the key does not allow", async () => {

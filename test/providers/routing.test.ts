@@ -1,4 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { orderTargets, type Route, type Target } from "../../src/config/resolve";
 import { gateway, post } from "../helpers/gateway";
 import { type FakeUpstream, installUpstreams } from "../helpers/upstream";
 
@@ -240,6 +241,29 @@ describe("loadbalance", () => {
     expect(a.requests.length).toBeGreaterThan(0);
     expect(b.requests.length).toBeGreaterThan(0);
     expect(served.filter((p) => p === "openai")).toHaveLength(a.requests.length);
+  });
+
+  it("draws the first target in proportion to its weight (an injected, evenly spread random)", () => {
+    const target = (model: string, weight: number) => ({ model, weight }) as unknown as Target;
+    const route = (weights: [number, number, number]) =>
+      ({
+        strategy: "loadbalance",
+        targets: [target("a", weights[0]), target("b", weights[1]), target("c", weights[2])],
+      }) as unknown as Route;
+    const firsts = (r: Route) => {
+      const counts: Record<string, number> = { a: 0, b: 0, c: 0 };
+      for (let i = 0; i < 600; i++) {
+        let draws = 0;
+        // The first draw sweeps [0, 1) evenly; later draws (the order of the rest) are fixed.
+        const order = orderTargets(r, () => (draws++ === 0 ? (i + 0.5) / 600 : 0.5));
+        counts[order[0]?.model as string] = (counts[order[0]?.model as string] ?? 0) + 1;
+        expect(new Set(order.map((t) => t.model)).size).toBe(3); // every target, once
+      }
+      return counts;
+    };
+    expect(firsts(route([3, 2, 1]))).toEqual({ a: 300, b: 200, c: 100 });
+    expect(firsts(route([1, 2, 3]))).toEqual({ a: 100, b: 200, c: 300 });
+    expect(firsts(route([1, 0, 1]))).toEqual({ a: 300, b: 0, c: 300 });
   });
 
   it("still falls back to the other target when the drawn one fails", async () => {
