@@ -1,5 +1,5 @@
 import * as z from "zod";
-import type { LimitSettings } from "../keys/store";
+import type { LimitSettings } from "../limits/settings";
 
 const count = z.number().int().min(1).max(100_000_000);
 

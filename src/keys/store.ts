@@ -1,14 +1,5 @@
+import { type BudgetPeriod, hasLimits, type LimitSettings, limitsOf } from "../limits/settings";
 import { hashSecret, KEY_PREFIX, newSecret, randomToken } from "./secret";
-
-export type BudgetPeriod = "day" | "month" | "total";
-
-/** Limits a key or a team may carry; null = unlimited. Budgets are integer micro-USD. */
-export interface LimitSettings {
-  rpm: number | null;
-  tpm: number | null;
-  maxConcurrent: number | null;
-  budget: { musd: number; period: BudgetPeriod } | null;
-}
 
 /** A Sluice key as the gateway sees it; the secret itself is never kept. */
 export interface KeyRecord {
@@ -96,26 +87,6 @@ const FIELDS: [keyof KeyInput, string, (v: never) => unknown][] = [
   ["shards", "shards", (v: number) => v],
   ["browserOrigins", "browser_origins", (v: string[] | null) => (v === null ? null : JSON.stringify(v))],
 ];
-
-function limitsOf(
-  rpm: number | null,
-  tpm: number | null,
-  maxConcurrent: number | null,
-  musd: number | null,
-  period: string | null,
-): LimitSettings {
-  return {
-    rpm,
-    tpm,
-    maxConcurrent,
-    budget: musd === null ? null : { musd, period: (period ?? "total") as BudgetPeriod },
-  };
-}
-
-/** Whether any limit is set. */
-export function hasLimits(l: LimitSettings | null): l is LimitSettings {
-  return l !== null && (l.rpm !== null || l.tpm !== null || l.maxConcurrent !== null || l.budget !== null);
-}
 
 function fromRow(r: Row): KeyRecord {
   const team = limitsOf(r.t_rpm, r.t_tpm, r.t_max_concurrent, r.t_budget_musd, r.t_budget_period);
@@ -235,65 +206,5 @@ export class KeyStore {
       )
       .all<{ origin: string }>();
     return results.map((r) => r.origin);
-  }
-}
-
-interface TeamRow {
-  name: string;
-  rpm: number | null;
-  tpm: number | null;
-  max_concurrent: number | null;
-  budget_musd: number | null;
-  budget_period: string | null;
-  updated_at: string;
-}
-
-export interface TeamRecord {
-  name: string;
-  limits: LimitSettings;
-  updatedAt: string;
-}
-
-const teamOf = (r: TeamRow): TeamRecord => ({
-  name: r.name,
-  limits: limitsOf(r.rpm, r.tpm, r.max_concurrent, r.budget_musd, r.budget_period),
-  updatedAt: r.updated_at,
-});
-
-/** D1 access for team limits (a team's budget and rates cap all its keys together). */
-export class TeamStore {
-  constructor(private readonly db: D1Database) {}
-
-  async put(name: string, l: LimitSettings, now = new Date()): Promise<TeamRecord> {
-    await this.db
-      .prepare(
-        "INSERT OR REPLACE INTO teams (name, rpm, tpm, max_concurrent, budget_musd, budget_period, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-      )
-      .bind(
-        name,
-        l.rpm,
-        l.tpm,
-        l.maxConcurrent,
-        l.budget?.musd ?? null,
-        l.budget?.period ?? null,
-        now.toISOString(),
-      )
-      .run();
-    return { name, limits: l, updatedAt: now.toISOString() };
-  }
-
-  async get(name: string): Promise<TeamRecord | null> {
-    const r = await this.db.prepare("SELECT * FROM teams WHERE name = ?").bind(name).first<TeamRow>();
-    return r ? teamOf(r) : null;
-  }
-
-  async list(): Promise<TeamRecord[]> {
-    const { results } = await this.db.prepare("SELECT * FROM teams ORDER BY name LIMIT 1000").all<TeamRow>();
-    return results.map(teamOf);
-  }
-
-  async remove(name: string): Promise<boolean> {
-    const r = await this.db.prepare("DELETE FROM teams WHERE name = ?").bind(name).run();
-    return r.meta.changes > 0;
   }
 }

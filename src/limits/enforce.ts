@@ -1,8 +1,9 @@
 import type { Env } from "../env";
 import { GatewayError } from "../http/errors";
-import type { KeyRecord, LimitSettings } from "../keys/store";
-import { hasLimits } from "../keys/store";
+import type { KeyRecord } from "../keys/store";
+import { usdRounded } from "../spend/money";
 import type { Ask, Decision, Limits, Standing } from "./limiter";
+import { hasLimits, type LimitSettings } from "./settings";
 
 /** One limiter object a request must pass: its Durable Object name and the allowance it enforces. */
 export interface Subject {
@@ -105,7 +106,7 @@ function rateHeaders(granted: Extract<Decision, { ok: true }>[]): Record<string,
     const v = BigInt(d.budgetRemainingPusd);
     if (budget === null || v < budget) budget = v;
   }
-  if (budget !== null) h["x-sluice-budget-remaining-usd"] = (Number(budget / 10_000n) / 1e8).toFixed(6);
+  if (budget !== null) h["x-sluice-budget-remaining-usd"] = usdRounded(budget, 6);
   return h;
 }
 

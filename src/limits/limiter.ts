@@ -1,4 +1,6 @@
 import { DurableObject } from "cloudflare:workers";
+import { usdRounded } from "../spend/money";
+import type { BudgetPeriod } from "./settings";
 
 /** The allowance of one limiter object (a key, a key's shard, a team or a browser token). */
 export interface Limits {
@@ -8,8 +10,6 @@ export interface Limits {
   /** Budget in pico-USD (a decimal string: budgets outgrow 2⁵³ pico-USD) over a UTC period. */
   budget: { pusd: string; period: BudgetPeriod } | null;
 }
-
-export type BudgetPeriod = "day" | "month" | "total";
 
 /** What one request asks of a limiter object. */
 export interface Ask {
@@ -232,7 +232,7 @@ export class Limiter extends DurableObject<object> {
         return {
           ok: false,
           code: "budget_exceeded",
-          message: `Budget of $${usd(limit)} per ${budget.period === "total" ? "lifetime" : budget.period} would be exceeded: $${usd(spent)} spent, $${usd(held.cost)} reserved by calls in flight, this call may cost up to $${usd(BigInt(ask.costPusd))}.`,
+          message: `Budget of $${usdRounded(limit, 2)} per ${budget.period === "total" ? "lifetime" : budget.period} would be exceeded: $${usdRounded(spent, 2)} spent, $${usdRounded(held.cost, 2)} reserved by calls in flight, this call may cost up to $${usdRounded(BigInt(ask.costPusd), 2)}.`,
           retryAfterMs: end === null ? null : end - now,
         };
       }
@@ -281,10 +281,4 @@ export class Limiter extends DurableObject<object> {
     this.alarmAt = t;
     await this.ctx.storage.setAlarm(t);
   }
-}
-
-/** Pico-USD as dollars with cents (budgets and their messages). */
-function usd(pusd: bigint): string {
-  const cents = (pusd + 5_000_000_000n) / 10_000_000_000n;
-  return `${cents / 100n}.${(cents % 100n).toString().padStart(2, "0")}`;
 }

@@ -1,6 +1,7 @@
 import type { GatewayConfig } from "../config/schema";
 import type { Env } from "../env";
-import { KeyStore, TeamStore } from "../keys/store";
+import { KeyStore } from "../keys/store";
+import { TeamStore } from "../limits/teams";
 import { recordCall } from "../spend/client";
 import type { CallRecord } from "../spend/record";
 import type { Stage } from "./stage";

@@ -7,9 +7,10 @@ import { GatewayError } from "../http/errors";
 import { limitFields, limitsView, originSchema } from "../http/limits-schema";
 import { parseBody, readJson } from "../http/validate";
 import { keyCache } from "../keys/cache";
-import { hasLimits, type KeyRecord } from "../keys/store";
+import type { KeyRecord } from "../keys/store";
 import { keyObjectNames } from "../limits/enforce";
-import { formatUsd } from "../spend/pricing";
+import { hasLimits } from "../limits/settings";
+import { formatUsd } from "../spend/money";
 import { querySpend, sumsJson } from "../spend/query";
 
 const name = z.string().trim().min(1).max(200);

@@ -5,7 +5,7 @@ import { GatewayError } from "../http/errors";
 import { limitFields, limitsView, settingsOf } from "../http/limits-schema";
 import { parseBody, readJson } from "../http/validate";
 import { keyCache } from "../keys/cache";
-import type { TeamRecord } from "../keys/store";
+import type { TeamRecord } from "../limits/teams";
 
 const teamSchema = z.strictObject(limitFields);
 

@@ -4,7 +4,7 @@ import * as z from "zod";
 import type { AppEnv } from "../http/context";
 import { GatewayError } from "../http/errors";
 import { parseBody } from "../http/validate";
-import { formatUsd } from "../spend/pricing";
+import { formatUsd } from "../spend/money";
 import {
   GROUP_BY,
   groupsCsv,

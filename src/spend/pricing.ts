@@ -104,11 +104,3 @@ export function costPicoUsd(u: Usage, p: UnitPrices): number {
     u.reasoningTokens * p.reasoning
   );
 }
-
-/** Pico-USD as a decimal USD string, exactly (`1234567` → `"0.000001234567"`); bigint for sums past 2⁵³. */
-export function formatUsd(picoUsd: number | bigint): string {
-  const s = String(typeof picoUsd === "bigint" ? picoUsd : Math.round(picoUsd)).padStart(13, "0");
-  const whole = s.slice(0, -12);
-  const frac = s.slice(-12).replace(/0+$/, "");
-  return frac ? `${whole}.${frac}` : whole;
-}

@@ -1,4 +1,4 @@
-import { formatUsd } from "./pricing";
+import { formatUsd } from "./money";
 
 export const GROUP_BY = ["key", "team", "model", "provider", "upstream_model", "day", "hour"] as const;
 export type GroupBy = (typeof GROUP_BY)[number];

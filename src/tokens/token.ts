@@ -1,5 +1,5 @@
 import { b64url, fromB64url, sign, verified } from "../keys/signing";
-import type { LimitSettings } from "../keys/store";
+import type { LimitSettings } from "../limits/settings";
 
 /** What a browser token carries, signed: who minted it, for whom, where it may be used, and its own limits. */
 export interface BrowserToken {

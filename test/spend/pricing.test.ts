@@ -1,7 +1,8 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
 import type { Target } from "../../src/config/resolve";
 import { configSchema, type GatewayConfig } from "../../src/config/schema";
-import { costPicoUsd, formatUsd, pricesFor } from "../../src/spend/pricing";
+import { formatUsd, usdRounded } from "../../src/spend/money";
+import { costPicoUsd, pricesFor } from "../../src/spend/pricing";
 import { gateway, post } from "../helpers/gateway";
 import { installUpstreams } from "../helpers/upstream";
 
@@ -147,5 +148,17 @@ describe("x-sluice-cost-usd and the call record", () => {
     );
     expect(res.status).toBe(200);
     expect(res.headers.get("x-sluice-cost-usd")).toBe(formatUsd(1000 * 400_000 + 100 * 1_600_000));
+  });
+});
+
+describe("usdRounded", () => {
+  it("rounds exact pico-USD half up to the asked places, past 2^53 too", () => {
+    expect(usdRounded(0n, 2)).toBe("0.00");
+    expect(usdRounded(4_999_999_999n, 2)).toBe("0.00");
+    expect(usdRounded(5_000_000_000n, 2)).toBe("0.01");
+    expect(usdRounded(12_345_678_901_234n, 2)).toBe("12.35");
+    expect(usdRounded(1_234_567n, 6)).toBe("0.000001");
+    expect(usdRounded(999_999_500_000n, 6)).toBe("1.000000");
+    expect(usdRounded(10n ** 30n + 1n, 0)).toBe("1000000000000000000");
   });
 });

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { formatUsd } from "../../src/spend/pricing";
+import { formatUsd } from "../../src/spend/money";
 import { gateway, post } from "../helpers/gateway";
 import { installUpstreams } from "../helpers/upstream";
 import { flushSpend, getWith, newKey, rowsOf } from "./ledger-helpers";
