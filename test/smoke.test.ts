@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { gateway, post } from "./helpers/gateway";
+import { openaiFor } from "./helpers/sdk";
 
 describe("smoke", () => {
   it("answers a chat through the default mock config", async () => {
@@ -12,7 +13,7 @@ describe("smoke", () => {
     const body = (await res.json()) as { choices: { message: { content: string } }[] };
     expect(res.status).toBe(200);
     expect(body.choices[0]?.message.content).toBe("You said: hi");
-    const oa = g.openai(key);
+    const oa = openaiFor(g, key);
     const stream = await oa.chat.completions.create({
       model: "demo",
       messages: [{ role: "user", content: "yo" }],

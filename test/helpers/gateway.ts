@@ -1,6 +1,4 @@
 import { createExecutionContext, env, waitOnExecutionContext } from "cloudflare:test";
-import Anthropic from "@anthropic-ai/sdk";
-import OpenAI from "openai";
 import worker from "../../src/index";
 
 export const ADMIN_TOKEN = env.ADMIN_TOKEN;
@@ -16,10 +14,8 @@ export interface Gateway {
   settle(): Promise<void>;
   /** Creates a Sluice key through the admin API and returns its secret. */
   createKey(body?: Record<string, unknown>): Promise<string>;
-  /** The official OpenAI SDK pointed at this gateway. */
-  openai(apiKey: string, opts?: { maxRetries?: number }): OpenAI;
-  /** The official Anthropic SDK pointed at this gateway (`/v1/messages`). */
-  anthropic(apiKey: string, opts?: { defaultHeaders?: Record<string, string> }): Anthropic;
+  /** The Worker's fetch as a client library's `fetch` (what the SDK helpers in sdk.ts hand to the SDKs). */
+  call(input: string | URL | Request, init?: RequestInit): Promise<Response>;
 }
 
 /** A gateway bound to a config (`GATEWAY_CONFIG`) and any extra vars (provider secrets) or bindings. */
@@ -32,6 +28,7 @@ export function gateway(config?: TestConfig, vars: Record<string, unknown> = {})
     return worker.fetch(new Request(input, init), testEnv, ctx);
   };
   const g: Gateway = {
+    call,
     fetch: (path, init) => call(BASE + path, init),
     async settle() {
       await Promise.all(pending.splice(0).map((ctx) => waitOnExecutionContext(ctx)));
@@ -44,12 +41,6 @@ export function gateway(config?: TestConfig, vars: Record<string, unknown> = {})
       });
       if (res.status !== 201) throw new Error(`createKey: ${res.status} ${await res.text()}`);
       return ((await res.json()) as { key: string }).key;
-    },
-    openai(apiKey, opts = {}) {
-      return new OpenAI({ apiKey, baseURL: `${BASE}/v1`, fetch: call, maxRetries: opts.maxRetries ?? 0 });
-    },
-    anthropic(apiKey, opts = {}) {
-      return new Anthropic({ apiKey, baseURL: BASE, fetch: call, maxRetries: 0, ...opts });
     },
   };
   return g;

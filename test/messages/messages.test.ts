@@ -2,6 +2,7 @@ import Anthropic from "@anthropic-ai/sdk";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { FakeAnthropic } from "../helpers/anthropic-upstream";
 import { gateway, post } from "../helpers/gateway";
+import { anthropicFor } from "../helpers/sdk";
 import { type FakeUpstream, installUpstreams } from "../helpers/upstream";
 
 type Json = Record<string, unknown>;
@@ -19,7 +20,7 @@ afterEach(() => {
 async function mockGateway() {
   const g = gateway();
   const key = await g.createKey();
-  return { g, key, sdk: g.anthropic(key) };
+  return { g, key, sdk: anthropicFor(g, key) };
 }
 
 describe("/v1/messages with the official Anthropic SDK (API 2026-10-21, Bearer auth)", () => {
@@ -104,7 +105,7 @@ describe("/v1/messages with the official Anthropic SDK (API 2026-10-21, Bearer a
     const { g, sdk } = await mockGateway();
     const base = { max_tokens: 10, messages: [{ role: "user" as const, content: "x" }] };
     await expect(
-      g.anthropic("sk-sluice-nope").messages.create({ model: "mock/echo", ...base }),
+      anthropicFor(g, "sk-sluice-nope").messages.create({ model: "mock/echo", ...base }),
     ).rejects.toBeInstanceOf(Anthropic.AuthenticationError);
     await expect(sdk.messages.create({ model: "no-such-model", ...base })).rejects.toBeInstanceOf(
       Anthropic.NotFoundError,
@@ -177,7 +178,7 @@ async function openaiUpstream(): Promise<{ openai: FakeUpstream; sdk: Anthropic 
     { providers: { openai: { type: "openai", apiKey: "env:OPENAI_API_KEY" } }, models: {} },
     { OPENAI_API_KEY: "sk-openai" },
   );
-  return { openai, sdk: g.anthropic(await g.createKey()) };
+  return { openai, sdk: anthropicFor(g, await g.createKey()) };
 }
 
 describe("/v1/messages translated to other providers", () => {
@@ -280,7 +281,7 @@ describe("/v1/messages translated to other providers", () => {
       { providers: { claude: { type: "anthropic", apiKey: "env:ANTHROPIC_API_KEY" } }, models: {} },
       { ANTHROPIC_API_KEY: "sk-ant-test" },
     );
-    const sdk = g.anthropic(await g.createKey());
+    const sdk = anthropicFor(g, await g.createKey());
     claude.reply({ toolUses: [{ id: "toolu_7", name: "get_weather", input: { city: "Lima", days: 2 } }] });
     const final = await sdk.messages
       .stream({

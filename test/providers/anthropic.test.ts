@@ -2,6 +2,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { FakeAnthropic } from "../helpers/anthropic-upstream";
 import { WEATHER_TOOL } from "../helpers/fixtures";
 import { gateway, post } from "../helpers/gateway";
+import { openaiFor } from "../helpers/sdk";
 import { installUpstreams, readSse } from "../helpers/upstream";
 
 type Json = Record<string, unknown>;
@@ -232,7 +233,7 @@ describe("Anthropic provider: answers translated back", () => {
 
   it("lets the OpenAI SDK reassemble streamed tool calls and complete a round trip", async () => {
     const { g, key } = await setup();
-    const oa = g.openai(key);
+    const oa = openaiFor(g, key);
     claude.reply({ toolUses: [{ id: "toolu_9", name: "get_weather", input: { city: "Zürich", days: 3 } }] });
     const stream = oa.chat.completions.stream({
       model: "smart",
@@ -268,7 +269,11 @@ describe("Anthropic provider: answers translated back", () => {
   it("returns non-streamed tool calls with arguments as JSON text", async () => {
     const { g, key } = await setup();
     claude.reply({ toolUses: [{ id: "toolu_2", name: "get_weather", input: { city: "Oslo" } }] });
-    const res = await g.openai(key).chat.completions.create({ model: "smart", messages: hi, tools: [TOOL] });
+    const res = await openaiFor(g, key).chat.completions.create({
+      model: "smart",
+      messages: hi,
+      tools: [TOOL],
+    });
     const call = res.choices[0]?.message.tool_calls?.[0];
     expect(res.choices[0]?.finish_reason).toBe("tool_calls");
     expect(call?.type === "function" && call.function).toEqual({

@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { gateway, post } from "../helpers/gateway";
+import { openaiFor } from "../helpers/sdk";
 import { chunksOf, type FakeUpstream, installUpstreams, readSse } from "../helpers/upstream";
 
 const RESOURCE = "https://my-res.openai.azure.com";
@@ -122,8 +123,7 @@ describe("Azure OpenAI provider", () => {
     const chunks = chunksOf(await readSse(res));
     expect(chunks[0]).toMatchObject({ choices: [], prompt_filter_results: expect.any(Array) });
     expect(chunks.some((c) => c.usage !== undefined && c.usage !== null)).toBe(false);
-    const sdkText = await g
-      .openai(key)
+    const sdkText = await openaiFor(g, key)
       .chat.completions.create({ model: "smart", messages: [{ role: "user", content: "x" }], stream: true })
       .then(async (s) => {
         let t = "";

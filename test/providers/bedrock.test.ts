@@ -3,6 +3,7 @@ import { type EventMessage, EventStreamDecoder } from "../../src/formats/event-s
 import { BEDROCK_ORIGIN, CREDS, FakeBedrock, frame, streamBytes } from "../helpers/bedrock-upstream";
 import { WEATHER_TOOL } from "../helpers/fixtures";
 import { gateway, post } from "../helpers/gateway";
+import { openaiFor } from "../helpers/sdk";
 import { installUpstreams, readSse } from "../helpers/upstream";
 
 type Json = Record<string, unknown>;
@@ -188,7 +189,7 @@ describe("Bedrock provider: answers, streams and errors", () => {
 
   it("lets the OpenAI SDK complete a tool round trip, streaming and not", async () => {
     const { g, key } = await setup();
-    const oa = g.openai(key);
+    const oa = openaiFor(g, key);
     bedrock.next = {
       toolUses: [{ toolUseId: "tooluse_1", name: "get_weather", input: { city: "Kyiv", unit: "c" } }],
     };

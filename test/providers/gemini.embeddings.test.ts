@@ -2,6 +2,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { expectError } from "../helpers/errors";
 import { gateway, post } from "../helpers/gateway";
 import { GEMINI_KEY, GEMINI_ORIGIN, GeminiFake, geminiConfig } from "../helpers/gemini-upstream";
+import { openaiFor } from "../helpers/sdk";
 import { installUpstreams } from "../helpers/upstream";
 
 let gemini: GeminiFake;
@@ -65,7 +66,11 @@ describe("gemini embeddings", () => {
 
   it("answers base64 when asked, which the openai SDK asks for by default and decodes to the same floats", async () => {
     const { g, key } = await setup();
-    const out = await g.openai(key).embeddings.create({ model: "embed", input: ["a", "b"], dimensions: 4 });
+    const out = await openaiFor(g, key).embeddings.create({
+      model: "embed",
+      input: ["a", "b"],
+      dimensions: 4,
+    });
     expect(gemini.requests[0]?.url.pathname).toMatch(/:batchEmbedContents$/);
     const raw = await g.fetch(
       "/v1/embeddings",

@@ -2,6 +2,7 @@ import type { ChatCompletionMessageParam, ChatCompletionTool } from "openai/reso
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { gateway } from "../helpers/gateway";
 import { GEMINI_KEY, GEMINI_ORIGIN, GeminiFake, geminiConfig } from "../helpers/gemini-upstream";
+import { openaiFor } from "../helpers/sdk";
 import { installUpstreams } from "../helpers/upstream";
 
 type Json = Record<string, unknown>;
@@ -39,7 +40,7 @@ afterEach(() => {
 
 async function client() {
   const g = gateway(geminiConfig(), { GEMINI_API_KEY: GEMINI_KEY });
-  return g.openai(await g.createKey());
+  return openaiFor(g, await g.createKey());
 }
 
 describe("the openai SDK against gemini through Sluice", () => {

@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { gateway, post } from "../helpers/gateway";
+import { openaiFor } from "../helpers/sdk";
 import { chunksOf, type FakeUpstream, installUpstreams, readSse } from "../helpers/upstream";
 
 const CONFIG = {
@@ -96,9 +97,10 @@ describe("OpenAI provider: the request Sluice builds", () => {
   it("works with the official SDK for a plain completion", async () => {
     const { g, key } = await setup();
     openai.reply({ content: "Hello, SDK." });
-    const out = await g
-      .openai(key)
-      .chat.completions.create({ model: "fast", messages: [{ role: "user", content: "x" }] });
+    const out = await openaiFor(g, key).chat.completions.create({
+      model: "fast",
+      messages: [{ role: "user", content: "x" }],
+    });
     expect(out.choices[0]?.message.content).toBe("Hello, SDK.");
     expect(openai.requests[0]?.body.model).toBe("gpt-4o-mini");
   });
@@ -166,7 +168,7 @@ describe("OpenAI provider: streaming and usage", () => {
   it("streams to the official SDK, which sees the usage only when it asks", async () => {
     const { g, key } = await setup();
     openai.reply({ content: "streamed words here", usage: { prompt_tokens: 4, completion_tokens: 3 } });
-    const oa = g.openai(key);
+    const oa = openaiFor(g, key);
     let text = "";
     let usage: unknown = null;
     const stream = await oa.chat.completions.create({
@@ -210,7 +212,7 @@ describe("OpenAI provider: embeddings", () => {
 
   it("passes base64 encoding through to the SDK", async () => {
     const { g, key } = await setup();
-    const out = await g.openai(key).embeddings.create({
+    const out = await openaiFor(g, key).embeddings.create({
       model: "openai/text-embedding-3-small",
       input: "hello",
       dimensions: 3,

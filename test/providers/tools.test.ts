@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { gateway, post } from "../helpers/gateway";
+import { openaiFor } from "../helpers/sdk";
 import { chunksOf, type FakeUpstream, installUpstreams, readSse } from "../helpers/upstream";
 
 const CONFIG = {
@@ -65,7 +66,7 @@ describe("tool calls", () => {
   it("returns a non-streamed tool call as the upstream sent it", async () => {
     const { g, key } = await setup();
     openai.reply({ toolCalls: [{ id: "call_w1", name: "get_weather", arguments: WEATHER_ARGS }] });
-    const out = await g.openai(key).chat.completions.create({
+    const out = await openaiFor(g, key).chat.completions.create({
       model: "agent",
       messages: [{ role: "user", content: "Weather?" }],
       tools: TOOLS as never,
@@ -86,7 +87,7 @@ describe("tool calls", () => {
         { id: "call_t1", name: "get_time", arguments: timeArgs },
       ],
     });
-    const stream = g.openai(key).chat.completions.stream({
+    const stream = openaiFor(g, key).chat.completions.stream({
       model: "agent",
       messages: [{ role: "user", content: "Weather and time?" }],
       tools: TOOLS as never,
@@ -140,7 +141,7 @@ describe("tool calls", () => {
     const { g, key } = await setup();
     openai.replyOnce({ toolCalls: [{ id: "call_w1", name: "get_weather", arguments: '{"city":"Oslo"}' }] });
     openai.replyOnce({ content: "It is 3 °C in Oslo." });
-    const oa = g.openai(key);
+    const oa = openaiFor(g, key);
     const messages: Parameters<typeof oa.chat.completions.create>[0]["messages"] = [
       { role: "user", content: "Weather in Oslo?" },
     ];

@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { expectError } from "../helpers/errors";
 import { gateway, post } from "../helpers/gateway";
+import { openaiFor } from "../helpers/sdk";
 import { installUpstreams, readSse } from "../helpers/upstream";
 import { flushSpend, newKey, rowsOf } from "../spend/ledger-helpers";
 
@@ -188,7 +189,7 @@ describe("A stream cut after its first byte", () => {
 
   it("ends with an error event the openai SDK raises, and a row that says so", async () => {
     const { g, key } = await setup(cutAfterFirstChunk);
-    const stream = await g.openai(key.secret).chat.completions.create({
+    const stream = await openaiFor(g, key.secret).chat.completions.create({
       model: "solo",
       messages: [{ role: "user", content: "hi" }],
       stream: true,

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { WEATHER_TOOL } from "../helpers/fixtures";
 import { gateway, post } from "../helpers/gateway";
+import { openaiFor } from "../helpers/sdk";
 import { readSse } from "../helpers/upstream";
 import { FakeAi } from "../helpers/workers-ai-binding";
 
@@ -114,7 +115,7 @@ describe("Workers AI provider through the AI binding", () => {
 
   it("completes a tool round trip with the OpenAI SDK, streaming and not", async () => {
     const { g, key, ai } = await setup();
-    const oa = g.openai(key);
+    const oa = openaiFor(g, key);
     const first = await oa.chat.completions.create({
       model: `cf/${LLAMA}`,
       tools: [TOOL],
@@ -150,7 +151,7 @@ describe("Workers AI provider through the AI binding", () => {
 
   it("embeds through the OpenAI SDK, single, batch and base64", async () => {
     const { g, key, ai } = await setup();
-    const oa = g.openai(key);
+    const oa = openaiFor(g, key);
     const one = await oa.embeddings.create({ model: "cf/@cf/baai/bge-small-en-v1.5", input: "hello" });
     expect(one.data[0]?.embedding).toHaveLength(384);
     expect(ai.calls[0]?.inputs).toEqual({ text: ["hello"] });

@@ -2,6 +2,7 @@ import OpenAI from "openai";
 import type { ChatCompletionMessageParam, ChatCompletionTool } from "openai/resources/chat/completions";
 import { describe, expect, it } from "vitest";
 import { BASE, type Gateway, gateway } from "../helpers/gateway";
+import { openaiFor } from "../helpers/sdk";
 
 const user = (content: string): ChatCompletionMessageParam => ({ role: "user", content });
 
@@ -26,7 +27,7 @@ const weatherTool: ChatCompletionTool = {
 async function setup(keyBody?: Record<string, unknown>) {
   const g = gateway();
   const key = await g.createKey(keyBody);
-  return { g, key, oa: g.openai(key) };
+  return { g, key, oa: openaiFor(g, key) };
 }
 
 /** An SDK client whose traffic is recorded, to see what went over the wire. */
@@ -315,7 +316,7 @@ describe("the OpenAI SDK: errors map to its error classes", () => {
 
   it("401 is an AuthenticationError", async () => {
     const g = gateway();
-    const oa = g.openai(`sk-sluice-${"Z".repeat(40)}`);
+    const oa = openaiFor(g, `sk-sluice-${"Z".repeat(40)}`);
     const e = await failure(oa.chat.completions.create({ model: "mock/echo", messages: [user("x")] }));
     expect(e).toBeInstanceOf(OpenAI.AuthenticationError);
     expect(e.status).toBe(401);
