@@ -1,3 +1,4 @@
+import type { KeyStore } from "../keys/store";
 import {
   querySpend,
   type RecentCall,
@@ -92,7 +93,7 @@ function buckets(v: View): string[] {
  * (whole days from the daily rollups, so a month costs a few hundred rows whatever the traffic), the newest
  * calls (by the `ts` index), and key names.
  */
-export async function loadDashboard(db: D1Database, v: View): Promise<Dashboard> {
+export async function loadDashboard(db: D1Database, keyStore: KeyStore, v: View): Promise<Dashboard> {
   const q = (groupBy: SpendQuery["groupBy"]): SpendQuery => ({
     fromMs: v.fromMs,
     toMs: v.toMs,
@@ -105,10 +106,7 @@ export async function loadDashboard(db: D1Database, v: View): Promise<Dashboard>
     querySpend(db, q("key")),
     querySpend(db, q("team")),
     recentCalls(db, q(null), RECENT),
-    db
-      .prepare("SELECT id, name, prefix FROM keys ORDER BY created_at DESC LIMIT 500")
-      .all<KeyName>()
-      .then((r) => r.results),
+    keyStore.names(),
   ]);
   const byBucket = new Map(series.map((g) => [g.group, g]));
   return {

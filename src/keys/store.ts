@@ -198,6 +198,15 @@ export class KeyStore {
     return this.byId(id);
   }
 
+  /** Id, name and display prefix of the newest `limit` keys (the dashboard's key names). */
+  async names(limit = 500): Promise<{ id: string; name: string; prefix: string }[]> {
+    const { results } = await this.db
+      .prepare("SELECT id, name, prefix FROM keys ORDER BY created_at DESC LIMIT ?")
+      .bind(limit)
+      .all<{ id: string; name: string; prefix: string }>();
+    return results;
+  }
+
   /** Every origin some active key allows (CORS preflights are answered for these only). */
   async browserOrigins(): Promise<string[]> {
     const { results } = await this.db

@@ -1,7 +1,7 @@
 import type { Env } from "../env";
 import { GatewayError } from "../http/errors";
 import type { KeyRecord } from "../keys/store";
-import { usdRounded } from "../spend/money";
+import { formatUsd, usdRounded } from "../spend/money";
 import type { Ask, Decision, Limits, Standing } from "./limiter";
 import { hasLimits, type LimitSettings } from "./settings";
 
@@ -177,5 +177,26 @@ export async function reserve(env: Env, subjects: Subject[], ask: Omit<Ask, "lim
         stubs.map((stub) => retried("settle", () => stub.settle(ask.id, tokens, costPusd ?? 0))),
       ).then(() => {}),
     release,
+  };
+}
+
+/** What the key's limiter objects hold now (all shards added up): spend per period, reservations, load. */
+export async function keyLimiterUsage(env: Env, k: KeyRecord) {
+  if (!hasLimits(k.limits)) return null;
+  const all = await Promise.all(
+    keyObjectNames(k).map((n) => env.LIMITS.get(env.LIMITS.idFromName(n)).usage()),
+  );
+  const sum = (f: (u: (typeof all)[number]) => string) =>
+    formatUsd(all.reduce((a, u) => a + BigInt(f(u)), 0n));
+  return {
+    spentUsd: {
+      day: sum((u) => u.spentPusd.day),
+      month: sum((u) => u.spentPusd.month),
+      total: sum((u) => u.spentPusd.total),
+    },
+    reservedUsd: sum((u) => u.heldPusd),
+    inFlight: all.reduce((a, u) => a + u.inFlight, 0),
+    requestsLastMinute: all.reduce((a, u) => a + u.requestsLastMinute, 0),
+    tokensLastMinute: all.reduce((a, u) => a + u.tokensLastMinute, 0),
   };
 }

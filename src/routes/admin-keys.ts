@@ -1,6 +1,5 @@
 import { Hono } from "hono";
 import * as z from "zod";
-import type { Env } from "../env";
 import type { AppEnv } from "../http/context";
 import { forgetOrigins } from "../http/cors";
 import { GatewayError } from "../http/errors";
@@ -8,9 +7,7 @@ import { limitFields, limitsView, originSchema } from "../http/limits-schema";
 import { parseBody, readJson } from "../http/validate";
 import { keyCache } from "../keys/cache";
 import type { KeyRecord } from "../keys/store";
-import { keyObjectNames } from "../limits/enforce";
-import { hasLimits } from "../limits/settings";
-import { formatUsd } from "../spend/money";
+import { keyLimiterUsage } from "../limits/enforce";
 import { querySpend, sumsJson } from "../spend/query";
 
 const name = z.string().trim().min(1).max(200);
@@ -74,27 +71,6 @@ function view(k: KeyRecord) {
   };
 }
 
-/** What the key's limiter objects hold now (all shards added up): spend per period, reservations, load. */
-async function limiterUsage(env: Env, k: KeyRecord) {
-  if (!hasLimits(k.limits)) return null;
-  const all = await Promise.all(
-    keyObjectNames(k).map((n) => env.LIMITS.get(env.LIMITS.idFromName(n)).usage()),
-  );
-  const sum = (f: (u: (typeof all)[number]) => string) =>
-    formatUsd(all.reduce((a, u) => a + BigInt(f(u)), 0n));
-  return {
-    spentUsd: {
-      day: sum((u) => u.spentPusd.day),
-      month: sum((u) => u.spentPusd.month),
-      total: sum((u) => u.spentPusd.total),
-    },
-    reservedUsd: sum((u) => u.heldPusd),
-    inFlight: all.reduce((a, u) => a + u.inFlight, 0),
-    requestsLastMinute: all.reduce((a, u) => a + u.requestsLastMinute, 0),
-    tokensLastMinute: all.reduce((a, u) => a + u.tokensLastMinute, 0),
-  };
-}
-
 async function found(p: Promise<KeyRecord | null>, id: string): Promise<KeyRecord> {
   const k = await p;
   if (!k) throw new GatewayError("not_found", `No key with id '${id}'.`, { param: "id" });
@@ -124,7 +100,7 @@ export const adminKeys = new Hono<AppEnv>()
     const id = c.req.param("id");
     const k = await found(c.var.services.keys.byId(id), id);
     const [usage, spend] = await Promise.all([
-      limiterUsage(c.env, k),
+      keyLimiterUsage(c.env, k),
       querySpend(c.env.DB, { fromMs: 0, toMs: Date.now() + 1, groupBy: null, filters: { key: id } }),
     ]);
     const total = spend[0] ? sumsJson(spend[0]) : null;

@@ -53,7 +53,9 @@ export const dashboard = new Hono<AppEnv>()
     if (!(await signedIn(c))) return c.html(<SignIn />);
     const view = parseView(c.req.query());
     if ("error" in view) return c.html(<ErrorPage message={view.error} />, 400);
-    return c.html(<DashboardPage view={view} data={await loadDashboard(c.env.DB, view)} />);
+    return c.html(
+      <DashboardPage view={view} data={await loadDashboard(c.env.DB, c.var.services.keys, view)} />,
+    );
   })
   .post("/dashboard/login", async (c) => {
     if (crossSite(c)) return c.html(<SignIn error="Sign-in from another site was refused." />, 403);

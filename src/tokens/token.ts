@@ -1,4 +1,4 @@
-import { b64url, fromB64url, sign, verified } from "../keys/signing";
+import { b64url, fromB64url, sign, verified } from "../crypto/signing";
 import type { LimitSettings } from "../limits/settings";
 
 /** What a browser token carries, signed: who minted it, for whom, where it may be used, and its own limits. */
