@@ -176,42 +176,11 @@ describe("expired keys", () => {
 });
 
 describe("admin endpoints need ADMIN_TOKEN", () => {
-  const routes: [string, string][] = [
-    ["POST", "/admin/keys"],
-    ["GET", "/admin/keys"],
-    ["GET", "/admin/keys/key_x"],
-    ["DELETE", "/admin/keys/key_x"],
-    ["GET", "/admin/anything"],
-  ];
-
-  for (const [method, path] of routes) {
-    it(`refuses ${method} ${path} without a token`, async () => {
-      const res = await gateway().fetch(path, {
-        method,
-        headers: { "content-type": "application/json" },
-        ...(method === "POST" ? { body: JSON.stringify({ name: "x" }) } : {}),
-      });
-      const body = await expectError(res, 401, "invalid_admin_token");
-      expect(body.error.type).toBe("authentication_error");
-    });
-  }
-
-  it("refuses a wrong token, including one that differs only in its last character or case", async () => {
-    const g = gateway();
-    for (const token of [
-      "wrong",
-      `${ADMIN_TOKEN.slice(0, -1)}X`,
-      ADMIN_TOKEN.toUpperCase(),
-      `${ADMIN_TOKEN}x`,
-      ADMIN_TOKEN.slice(0, -1),
-    ]) {
-      await expectError(await admin(g, "GET", "/admin/keys", undefined, token), 401, "invalid_admin_token");
-    }
-  });
-
-  it("refuses the token sent without the Bearer scheme", async () => {
-    const res = await gateway().fetch("/admin/keys", { headers: { authorization: ADMIN_TOKEN } });
-    await expectError(res, 401, "invalid_admin_token");
+  // Forged credentials on every admin route: auth-matrix.security.test.ts. An unknown admin path too:
+  it("refuses an unknown /admin path without a token (401, not 404)", async () => {
+    const res = await gateway().fetch("/admin/anything");
+    const body = await expectError(res, 401, "invalid_admin_token");
+    expect(body.error.type).toBe("authentication_error");
   });
 
   it("does not create a key when the token is wrong", async () => {
