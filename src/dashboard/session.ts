@@ -1,7 +1,7 @@
 import type { Context } from "hono";
 import { deleteCookie, getCookie, setCookie } from "hono/cookie";
-import type { AppEnv } from "../http/context";
 import { sign, verified } from "../crypto/signing";
+import type { AppEnv } from "../http/context";
 
 const COOKIE = "sluice_session";
 const PURPOSE = "sluice-dashboard-session-v1";
