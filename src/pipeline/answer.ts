@@ -13,6 +13,8 @@ export interface CheckedAnswer {
   response: Response;
   /** JSON answers: the body, read whole and checked. Null for streams. */
   text: string | null;
+  /** JSON answers: the body parsed (read once: usage comes from here). Null for streams. */
+  json: Record<string, unknown> | null;
 }
 
 /**
@@ -29,11 +31,11 @@ export async function checkAnswer(
   stream: boolean,
   provider: string,
 ): Promise<CheckedAnswer> {
-  if (stream && op === "chat") return { response: await peekStream(res, provider), text: null };
+  if (stream && op === "chat") return { response: await peekStream(res, provider), text: null, json: null };
   const { json, text } = await readJsonAnswer(res, provider);
   const field = op === "chat" ? "choices" : "data";
   if (!Array.isArray(json[field])) throw invalidAnswer(provider, `its answer has no '${field}' array`);
-  return { response: new Response(text, { status: res.status, headers: res.headers }), text };
+  return { response: new Response(text, { status: res.status, headers: res.headers }), text, json };
 }
 
 async function peekStream(res: Response, provider: string): Promise<Response> {

@@ -1,5 +1,5 @@
 import { type Route, resolveModel } from "../config/resolve";
-import { type Usage, usageOfJson } from "../formats/usage";
+import { fromOpenAIUsage, type Usage, usageOfJson } from "../formats/usage";
 import { GatewayError } from "../http/errors";
 import type { InboundFormat } from "../inbound/types";
 import { assertModelAllowed, assertTokenModel } from "../keys/allow";
@@ -166,7 +166,7 @@ export async function runCall(s: Services, format: InboundFormat, input: CallInp
     finish(Promise.resolve({ usage: null, completed: false, streamedChars: 0, error: null, text: null }));
     throw e;
   }
-  const usage = usageOfJson(text);
+  const usage = up.json ? fromOpenAIUsage(up.json.usage) : usageOfJson(text);
   const usd = cost(usage);
   if (usd !== null) headers["x-sluice-cost-usd"] = formatUsd(usd);
   finish(Promise.resolve({ usage, completed: true, streamedChars: 0, error: null, text }));

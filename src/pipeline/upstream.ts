@@ -9,6 +9,8 @@ export interface UpstreamSuccess {
   response: Response;
   /** JSON answers: the body, read and checked (see answer.ts). Null for streams. */
   text: string | null;
+  /** JSON answers: the body parsed. Null for streams. */
+  json: Record<string, unknown> | null;
   target: Target;
   /** Attempts made after the first (retries and fallbacks). */
   retries: number;
