@@ -10,6 +10,7 @@ const ERROR_EVENT = /^\s*\{\s*"error"\s*:/;
 
 /** A 2xx answer, read far enough to know it is what it claims: the JSON text, or the stream to pass on. */
 export interface CheckedAnswer {
+  /** Status and headers; the body only for streams (a JSON answer's body has been read into `text`). */
   response: Response;
   /** JSON answers: the body, read whole and checked. Null for streams. */
   text: string | null;
@@ -35,7 +36,8 @@ export async function checkAnswer(
   const { json, text } = await readJsonAnswer(res, provider);
   const field = op === "chat" ? "choices" : "data";
   if (!Array.isArray(json[field])) throw invalidAnswer(provider, `its answer has no '${field}' array`);
-  return { response: new Response(text, { status: res.status, headers: res.headers }), text, json };
+  // The body is read; the response still carries the status and headers the pipeline reads.
+  return { response: res, text, json };
 }
 
 async function peekStream(res: Response, provider: string): Promise<Response> {
