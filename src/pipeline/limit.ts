@@ -94,7 +94,8 @@ export async function limitedCall(
   } catch (e) {
     abort.abort(e);
     upstream.then(
-      (u) => u.response.body?.cancel(),
+      // A stream is cancelled; a JSON answer was read whole already (its body is locked).
+      (u) => (u.text === null ? u.response.body?.cancel().catch(() => {}) : undefined),
       () => {},
     );
     throw e;
