@@ -1,7 +1,7 @@
-import type { Env } from "../env";
 import { GatewayError } from "../http/errors";
 import type { KeyRecord } from "../keys/store";
 import { formatUsd, usdRounded } from "../spend/money";
+import type { LimiterObjects } from "./interface";
 import type { Ask, Decision, Limits, Standing } from "./limiter";
 import { hasLimits, type LimitSettings } from "./settings";
 
@@ -133,22 +133,24 @@ async function retried(what: string, fn: () => Promise<unknown>): Promise<void> 
  * are released and the refusal is thrown as a 429 (its code, `Retry-After`); if a limiter cannot be reached the
  * call fails closed with 503. Otherwise the reservation is returned, to settle or release after the call.
  */
-export async function reserve(env: Env, subjects: Subject[], ask: Omit<Ask, "limits">): Promise<Reservation> {
-  const asks = subjects.map((s) => ({
-    stub: env.LIMITS.get(env.LIMITS.idFromName(s.name)),
-    limits: s.limits,
-  }));
-  const settled = await Promise.allSettled(asks.map((a) => a.stub.acquire({ ...ask, limits: a.limits })));
+export async function reserve(
+  objects: LimiterObjects,
+  subjects: Subject[],
+  ask: Omit<Ask, "limits">,
+): Promise<Reservation> {
+  const settled = await Promise.allSettled(
+    subjects.map((s) => objects.acquire(s.name, { ...ask, limits: s.limits })),
+  );
   // Each object's answer, or the error reaching it.
   const results = settled.map((r): Decision | Error =>
     r.status === "fulfilled" ? (r.value as Decision) : new Error(String(r.reason)),
   );
-  const granted = asks.filter((_, i) => {
+  const granted = subjects.filter((_, i) => {
     const r = results[i];
     return !(r instanceof Error) && r?.ok === true;
   });
   const release = () =>
-    Promise.all(granted.map((a) => retried("release", () => a.stub.release(ask.id)))).then(() => {});
+    Promise.all(granted.map((s) => retried("release", () => objects.release(s.name, ask.id)))).then(() => {});
   const decisions: Extract<Decision, { ok: true }>[] = [];
   for (const r of results) {
     if (r instanceof Error) {
@@ -169,23 +171,20 @@ export async function reserve(env: Env, subjects: Subject[], ask: Omit<Ask, "lim
     }
     decisions.push(r);
   }
-  const stubs = asks.map((a) => a.stub);
   return {
     headers: rateHeaders(decisions),
     settle: (tokens, costPusd) =>
       Promise.all(
-        stubs.map((stub) => retried("settle", () => stub.settle(ask.id, tokens, costPusd ?? 0))),
+        subjects.map((s) => retried("settle", () => objects.settle(s.name, ask.id, tokens, costPusd ?? 0))),
       ).then(() => {}),
     release,
   };
 }
 
 /** What the key's limiter objects hold now (all shards added up): spend per period, reservations, load. */
-export async function keyLimiterUsage(env: Env, k: KeyRecord) {
+export async function keyLimiterUsage(objects: LimiterObjects, k: KeyRecord) {
   if (!hasLimits(k.limits)) return null;
-  const all = await Promise.all(
-    keyObjectNames(k).map((n) => env.LIMITS.get(env.LIMITS.idFromName(n)).usage()),
-  );
+  const all = await Promise.all(keyObjectNames(k).map((n) => objects.usage(n)));
   const sum = (f: (u: (typeof all)[number]) => string) =>
     formatUsd(all.reduce((a, u) => a + BigInt(f(u)), 0n));
   return {

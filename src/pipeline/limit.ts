@@ -71,7 +71,7 @@ export async function limitedCall(
   const settleFailed = (r: Reservation) => s.waitUntil(r.settle(0, 0));
 
   if (mode === "strict") {
-    const reservation = await reserve(s.env, subjects, ask);
+    const reservation = await reserve(s.limiters, subjects, ask);
     try {
       return {
         up: await callUpstream(route, { op, body: sent, stream, env: s.env }, clientSignal),
@@ -90,7 +90,7 @@ export async function limitedCall(
   );
   let reservation: Reservation;
   try {
-    reservation = await reserve(s.env, subjects, ask);
+    reservation = await reserve(s.limiters, subjects, ask);
   } catch (e) {
     abort.abort(e);
     upstream.then(

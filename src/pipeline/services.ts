@@ -1,6 +1,8 @@
 import type { GatewayConfig } from "../config/schema";
 import type { Env } from "../env";
 import { KeyStore } from "../keys/store";
+import { durableObjectLimiters } from "../limits/durable-object";
+import type { LimiterObjects } from "../limits/interface";
 import { TeamStore } from "../limits/teams";
 import { recordCall } from "../spend/client";
 import type { CallRecord } from "../spend/record";
@@ -19,6 +21,8 @@ export interface Services {
   record(rec: CallRecord): Promise<void>;
   /** The stages every call passes through, in order (see stage.ts); none by default. */
   stages: readonly Stage[];
+  /** The limiter objects (Durable Objects of `LIMITS`). */
+  limiters: LimiterObjects;
   /** Keys and teams in D1 (the only SQL about them). */
   keys: KeyStore;
   teams: TeamStore;
@@ -36,6 +40,7 @@ export function buildServices(
     waitUntil: (work) => ctx.waitUntil(work),
     record: (rec) => recordCall(env, config, rec),
     stages: [],
+    limiters: durableObjectLimiters(env.LIMITS),
     keys: new KeyStore(env.DB),
     teams: new TeamStore(env.DB),
   };

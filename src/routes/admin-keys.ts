@@ -100,7 +100,7 @@ export const adminKeys = new Hono<AppEnv>()
     const id = c.req.param("id");
     const k = await found(c.var.services.keys.byId(id), id);
     const [usage, spend] = await Promise.all([
-      keyLimiterUsage(c.env, k),
+      keyLimiterUsage(c.var.services.limiters, k),
       querySpend(c.env.DB, { fromMs: 0, toMs: Date.now() + 1, groupBy: null, filters: { key: id } }),
     ]);
     const total = spend[0] ? sumsJson(spend[0]) : null;

@@ -4,6 +4,7 @@ import { loadConfig } from "../../src/config/load";
 import type { Env } from "../../src/env";
 import { anthropicMessages, openAIChat } from "../../src/inbound";
 import type { KeyRecord } from "../../src/keys/store";
+import type { LimiterObjects } from "../../src/limits/interface";
 import { runCall } from "../../src/pipeline/call";
 import type { CallInput } from "../../src/pipeline/input";
 import { buildServices, type Services } from "../../src/pipeline/services";
@@ -139,5 +140,30 @@ describe("runCall, without Hono", () => {
     await done();
     // The unknown model leaves a row; a body that does not parse does not (no model to count it under).
     expect(records.map((r) => r.errorCode)).toEqual(["model_not_found"]);
+  });
+
+  it("asks the limiters through the services' port: a refusal there is a 429 before anything is sent", async () => {
+    const asked: string[] = [];
+    const refusing: LimiterObjects = {
+      acquire: async (name) => {
+        asked.push(name);
+        return { ok: false, code: "rate_limit_exceeded", message: "No.", retryAfterMs: 2000 };
+      },
+      settle: async () => {},
+      release: async () => {},
+      usage: async () => {
+        throw new Error("not used");
+      },
+    };
+    const { s, records, done } = services();
+    const limited: KeyRecord = { ...KEY, limits: { ...KEY.limits, rpm: 1 }, limitMode: "strict" };
+    const call = runCall({ ...s, limiters: refusing }, openAIChat, { ...input(hello), key: limited });
+    await expect(call).rejects.toMatchObject({
+      code: "rate_limit_exceeded",
+      headers: { "retry-after": "2" },
+    });
+    await done();
+    expect(asked).toEqual(["limits:key:key_pipeline"]);
+    expect(records.map((r) => [r.status, r.errorCode])).toEqual([[429, "rate_limit_exceeded"]]);
   });
 });
