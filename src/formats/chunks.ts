@@ -186,6 +186,23 @@ export function streamError(
   return new TextEncoder().encode(formatSse(JSON.stringify({ error: { message, type, code, param: null } })));
 }
 
+/** In-stream errors: `{"error": …}` as the first field (OpenAI's shape, and the canonical form's). */
+const ERROR_EVENT = /^\s*\{\s*"error"\s*:/;
+
+/** The fields of an in-stream error event (`{"error":{code,type,message}}`); null when the event is not one. */
+export function streamErrorOf(
+  data: string,
+): { code: string | null; type: string | null; message: string | null } | null {
+  if (!ERROR_EVENT.test(data)) return null;
+  const text = (v: unknown) => (typeof v === "string" && v ? v : null);
+  try {
+    const err = (JSON.parse(data) as { error?: Record<string, unknown> }).error;
+    return { code: text(err?.code), type: text(err?.type), message: text(err?.message) };
+  } catch {
+    return { code: null, type: null, message: null };
+  }
+}
+
 /** The in-stream error for a provider stream that broke off or ended before its end. */
 export const CUT_MESSAGE = "The upstream stream ended before it was complete.";
 

@@ -31,12 +31,3 @@ export function fromOpenAIUsage(u: unknown): Usage | null {
     reasoningTokens: n(o.completion_tokens_details?.reasoning_tokens),
   };
 }
-
-/** The usage of an OpenAI JSON answer (chat or embeddings); null when it is not JSON or has none. */
-export function usageOfJson(text: string): Usage | null {
-  try {
-    return fromOpenAIUsage((JSON.parse(text) as { usage?: unknown }).usage);
-  } catch {
-    return null;
-  }
-}

@@ -1,3 +1,4 @@
+import { streamErrorOf } from "../formats/chunks";
 import { SseParser } from "../formats/sse";
 import { GatewayError } from "../http/errors";
 import { invalidAnswer, readJsonAnswer } from "../providers/translate";
@@ -5,17 +6,13 @@ import type { Operation } from "../providers/types";
 
 /** Bytes of a stream read while looking for its first event before it is declared unreadable. */
 const MAX_PEEK_BYTES = 64 * 1024;
-/** In-stream errors: `{"error": …}` as the first field (OpenAI's shape, and the canonical form's). */
-const ERROR_EVENT = /^\s*\{\s*"error"\s*:/;
 
-/** A 2xx answer, read far enough to know it is what it claims: the JSON text, or the stream to pass on. */
+/** A 2xx answer, read far enough to know it is what it claims: the JSON read whole, or the stream to pass on. */
 export interface CheckedAnswer {
-  /** Status and headers; the body only for streams (a JSON answer's body has been read into `text`). */
+  /** Status and headers; the body only for streams (a JSON answer's body is in `read`). */
   response: Response;
-  /** JSON answers: the body, read whole and checked. Null for streams. */
-  text: string | null;
-  /** JSON answers: the body parsed (read once: usage comes from here). Null for streams. */
-  json: Record<string, unknown> | null;
+  /** JSON answers: the body's text and its parse (read once: usage comes from here). Null for streams. */
+  read: { text: string; json: Record<string, unknown> } | null;
 }
 
 /**
@@ -32,12 +29,12 @@ export async function checkAnswer(
   stream: boolean,
   provider: string,
 ): Promise<CheckedAnswer> {
-  if (stream && op === "chat") return { response: await peekStream(res, provider), text: null, json: null };
+  if (stream && op === "chat") return { response: await peekStream(res, provider), read: null };
   const { json, text } = await readJsonAnswer(res, provider);
   const field = op === "chat" ? "choices" : "data";
   if (!Array.isArray(json[field])) throw invalidAnswer(provider, `its answer has no '${field}' array`);
   // The body is read; the response still carries the status and headers the pipeline reads.
-  return { response: res, text, json };
+  return { response: res, read: { text, json } };
 }
 
 async function peekStream(res: Response, provider: string): Promise<Response> {
@@ -71,24 +68,18 @@ async function peekStream(res: Response, provider: string): Promise<Response> {
   }
   const data = first as string;
   if (data === "[DONE]") refuse(invalidAnswer(provider, "the stream ended before any chunk"));
-  let chunk: unknown;
   try {
-    chunk = JSON.parse(data);
+    JSON.parse(data);
   } catch {
     refuse(invalidAnswer(provider, "the stream's first event is not JSON"));
   }
-  if (ERROR_EVENT.test(data)) {
-    const err = ((chunk as { error?: unknown }).error ?? {}) as Record<string, unknown>;
-    const code = typeof err.code === "string" && err.code ? err.code : "upstream_error";
-    const message = typeof err.message === "string" && err.message ? err.message : "stream error";
+  const failure = streamErrorOf(data);
+  if (failure) {
     refuse(
       new GatewayError(
         "upstream_error",
-        `Provider '${provider}' failed at the start of its stream: ${message}`,
-        {
-          status: 502,
-          wireCode: code,
-        },
+        `Provider '${provider}' failed at the start of its stream: ${failure.message ?? "stream error"}`,
+        { status: 502, wireCode: failure.code ?? "upstream_error" },
       ),
     );
   }

@@ -1,5 +1,5 @@
 import { type Route, resolveModel } from "../config/resolve";
-import { fromOpenAIUsage, type Usage, usageOfJson } from "../formats/usage";
+import { fromOpenAIUsage, type Usage } from "../formats/usage";
 import { GatewayError } from "../http/errors";
 import type { InboundFormat } from "../inbound/types";
 import { assertModelAllowed, assertTokenModel } from "../keys/allow";
@@ -77,6 +77,7 @@ export async function runCall(s: Services, format: InboundFormat, input: CallInp
 
   let route: Route;
   let stageCall: StageCall;
+  let called: Awaited<ReturnType<typeof limitedCall>>;
   try {
     // Refusals from here on (unknown or forbidden model, bad metadata, limits, upstream failures) leave a row.
     base.metadata = requestMetadata(input.headers);
@@ -90,13 +91,6 @@ export async function runCall(s: Services, format: InboundFormat, input: CallInp
         if (answer) return answered(answer);
       }
     }
-  } catch (e) {
-    if (e instanceof GatewayError) fail(e);
-    throw e;
-  }
-
-  let called: Awaited<ReturnType<typeof limitedCall>>;
-  try {
     called = await limitedCall(s, input, route, format.op, body, stream);
   } catch (e) {
     if (e instanceof GatewayError) fail(e);
@@ -148,8 +142,10 @@ export async function runCall(s: Services, format: InboundFormat, input: CallInp
       }),
     );
 
-  if (stream && up.response.body) {
-    const watched = watchChatStream(up.response.body, !format.wantsUsageChunk(parsed));
+  if (up.read === null) {
+    // A stream (answer.ts checked its first event and replays it).
+    const upstream = up.response.body as ReadableStream<Uint8Array>;
+    const watched = watchChatStream(upstream, !format.wantsUsageChunk(parsed));
     finish(watched.done.then((o) => ({ ...o, text: null })));
     return new Response(format.stream(watched.body, input.headers), {
       headers: {
@@ -159,14 +155,8 @@ export async function runCall(s: Services, format: InboundFormat, input: CallInp
       },
     });
   }
-  let text: string;
-  try {
-    text = up.text ?? (await up.response.text());
-  } catch (e) {
-    finish(Promise.resolve({ usage: null, completed: false, streamedChars: 0, error: null, text: null }));
-    throw e;
-  }
-  const usage = up.json ? fromOpenAIUsage(up.json.usage) : usageOfJson(text);
+  const { text, json } = up.read;
+  const usage = fromOpenAIUsage(json.usage);
   const usd = cost(usage);
   if (usd !== null) headers["x-sluice-cost-usd"] = formatUsd(usd);
   finish(Promise.resolve({ usage, completed: true, streamedChars: 0, error: null, text }));

@@ -95,7 +95,7 @@ export async function limitedCall(
     abort.abort(e);
     upstream.then(
       // A stream is cancelled; a JSON answer was read whole already (its body is locked).
-      (u) => (u.text === null ? u.response.body?.cancel().catch(() => {}) : undefined),
+      (u) => (u.read === null ? u.response.body?.cancel().catch(() => {}) : undefined),
       () => {},
     );
     throw e;

@@ -1,4 +1,4 @@
-import { CUT_MESSAGE, streamError } from "../formats/chunks";
+import { CUT_MESSAGE, streamError, streamErrorOf } from "../formats/chunks";
 import { formatSse, SseParser } from "../formats/sse";
 import { fromOpenAIUsage, type Usage } from "../formats/usage";
 
@@ -7,9 +7,6 @@ const DELTA_TEXT = /"(?:content|reasoning_content|reasoning|arguments)":"((?:[^"
 
 /** A chunk carrying usage (`"usage":{…}`), not the `"usage":null` that rides on every chunk once usage is asked for. */
 const USAGE_OBJECT = /"usage"\s*:\s*\{/;
-
-/** An in-stream error event (`{"error": …}`), the upstream's own or a translator's. */
-const ERROR_EVENT = /^\s*\{\s*"error"\s*:/;
 
 export interface WatchedStream {
   body: ReadableStream<Uint8Array>;
@@ -54,8 +51,9 @@ export function watchChatStream(upstream: ReadableStream<Uint8Array>, stripUsage
 
   const parser = new SseParser((e) => {
     let forward = true;
+    const failure = e.data === "[DONE]" ? null : streamErrorOf(e.data);
     if (e.data === "[DONE]") completed = true;
-    else if (ERROR_EVENT.test(e.data)) error = errorCode(e.data);
+    else if (failure) error = failure.code ?? failure.type ?? "upstream_error";
     else if (USAGE_OBJECT.test(e.data)) {
       try {
         const chunk = JSON.parse(e.data) as { usage?: unknown; choices?: unknown[] };
@@ -112,15 +110,4 @@ export function watchChatStream(upstream: ReadableStream<Uint8Array>, stripUsage
     { highWaterMark: 0 },
   );
   return { body, done };
-}
-
-/** The `code` (else `type`) of an in-stream error event; `upstream_error` when it names neither. */
-function errorCode(data: string): string {
-  try {
-    const err = (JSON.parse(data) as { error?: { code?: unknown; type?: unknown } }).error;
-    const code = typeof err?.code === "string" && err.code ? err.code : err?.type;
-    return typeof code === "string" && code ? code : "upstream_error";
-  } catch {
-    return "upstream_error";
-  }
 }

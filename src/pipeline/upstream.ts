@@ -2,15 +2,13 @@ import { orderTargets, type Route, type Target } from "../config/resolve";
 import { GatewayError } from "../http/errors";
 import { adapterFor } from "../providers";
 import type { CallRequest, UpstreamErrorInfo } from "../providers/types";
-import { checkAnswer } from "./answer";
+import { type CheckedAnswer, checkAnswer } from "./answer";
 
 export interface UpstreamSuccess {
   /** The answer: headers, and for streams the body (its first event already checked). */
   response: Response;
-  /** JSON answers: the body, read and checked (see answer.ts). Null for streams. */
-  text: string | null;
-  /** JSON answers: the body parsed. Null for streams. */
-  json: Record<string, unknown> | null;
+  /** JSON answers: the body's text and its parse, read and checked (see answer.ts). Null for streams. */
+  read: CheckedAnswer["read"];
   target: Target;
   /** Attempts made after the first (retries and fallbacks). */
   retries: number;
