@@ -3,14 +3,9 @@ import { afterEach, describe, expect, it, vi } from "vitest";
 import type { Limiter } from "../../src/limits/limiter";
 import { expectError } from "../helpers/errors";
 import { ADMIN_TOKEN, type Gateway, gateway, post } from "../helpers/gateway";
-import { installUpstreams } from "../helpers/upstream";
+import { ASK, PER_CALL_PUSD, upstream } from "./fixtures";
 
-/**
- * Prices: $1 per million tokens in and out = 1,000,000 pico-USD a token. A call of "hi" with max_tokens 50 has
- * a worst case of (6 estimated input + 50 output) tokens = 56,000,000 pico-USD, and the fake upstream reports
- * exactly that usage, so each call really costs its worst case.
- */
-const PER_CALL_PUSD = 56_000_000;
+/** Prices as in fixtures.ts: $1 per million tokens in and out, so each call costs PER_CALL_PUSD. */
 const CONFIG = {
   providers: {
     openai: { type: "openai", apiKey: "sk-o" },
@@ -24,18 +19,10 @@ const CONFIG = {
     "streamy/lorem": { input: 1, output: 1 },
   },
 };
-const ASK = { model: "openai/gpt-4o-mini", messages: [{ role: "user", content: "hi" }], max_tokens: 50 };
 
 afterEach(() => {
   vi.restoreAllMocks();
 });
-
-function upstream() {
-  vi.spyOn(console, "log").mockImplementation(() => {});
-  return installUpstreams()
-    .add("https://api.openai.com", { apiKey: "sk-o" })
-    .reply({ content: "ok", usage: { prompt_tokens: 6, completion_tokens: 50 } });
-}
 
 async function admin(g: Gateway, method: string, path: string, body?: unknown) {
   const res = await g.fetch(path, {

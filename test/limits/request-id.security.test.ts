@@ -2,33 +2,24 @@ import { env } from "cloudflare:test";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { expectError } from "../helpers/errors";
 import { ADMIN_TOKEN, type Gateway, gateway, post } from "../helpers/gateway";
-import { installUpstreams } from "../helpers/upstream";
 import { flushSpend, rowsOf } from "../spend/ledger-helpers";
+import { ASK, PER_CALL_PUSD, upstream } from "./fixtures";
 
 /**
  * A client's `x-request-id` is data, never identity: a client that pins one id on every call must be counted
  * call by call in every limit and in the ledger, within one key and across keys.
- * Prices as in limits.test.ts: each call costs exactly 56,000,000 pico-USD (6 input + 50 output tokens at $1/M).
+ * Prices as in fixtures.ts: each call costs exactly PER_CALL_PUSD (6 input + 50 output tokens at $1/M).
  */
-const PER_CALL_PUSD = 56_000_000;
 const CONFIG = {
   providers: { openai: { type: "openai", apiKey: "sk-o" }, slow: { type: "mock", latencyMs: 200 } },
   models: {},
   pricing: { "openai/gpt-4o-mini": { input: 1, output: 1 }, "slow/echo": { input: 1, output: 1 } },
 };
-const ASK = { model: "openai/gpt-4o-mini", messages: [{ role: "user", content: "hi" }], max_tokens: 50 };
 const PINNED = { "x-request-id": "pinned-id-1" };
 
 afterEach(() => {
   vi.restoreAllMocks();
 });
-
-function upstream() {
-  vi.spyOn(console, "log").mockImplementation(() => {});
-  return installUpstreams()
-    .add("https://api.openai.com", { apiKey: "sk-o" })
-    .reply({ content: "ok", usage: { prompt_tokens: 6, completion_tokens: 50 } });
-}
 
 async function newKey(g: Gateway, body: Record<string, unknown>) {
   const res = await g.fetch("/admin/keys", post(body, ADMIN_TOKEN));
