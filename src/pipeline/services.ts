@@ -28,20 +28,32 @@ export interface Services {
   teams: TeamStore;
 }
 
+/** What depends on the bindings alone, built once per env object (per isolate) rather than per request. */
+const bound = new WeakMap<Env, Pick<Services, "limiters" | "keys" | "teams">>();
+
 /** The request's services from its bindings, config and execution context. */
 export function buildServices(
   env: Env,
   config: GatewayConfig,
   ctx: Pick<ExecutionContext, "waitUntil">,
 ): Services {
+  let stores = bound.get(env);
+  if (!stores) {
+    stores = {
+      limiters: durableObjectLimiters(env.LIMITS),
+      keys: new KeyStore(env.DB),
+      teams: new TeamStore(env.DB),
+    };
+    bound.set(env, stores);
+  }
   return {
     env,
     config,
     waitUntil: (work) => ctx.waitUntil(work),
     record: (rec) => recordCall(env, config, rec),
-    stages: [],
-    limiters: durableObjectLimiters(env.LIMITS),
-    keys: new KeyStore(env.DB),
-    teams: new TeamStore(env.DB),
+    stages: NO_STAGES,
+    ...stores,
   };
 }
+
+const NO_STAGES: readonly Stage[] = [];
