@@ -1,3 +1,5 @@
+import { sha256Hex } from "../crypto/hash";
+
 const ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
 export const KEY_PREFIX = "sk-sluice-";
 const SECRET_LENGTH = 40;
@@ -24,10 +26,7 @@ export function looksLikeKey(text: string): boolean {
 }
 
 /** SHA-256 of the secret, hex: what D1 stores and lookups use. */
-export async function hashSecret(secret: string): Promise<string> {
-  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(secret));
-  return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join("");
-}
+export const hashSecret = (secret: string): Promise<string> => sha256Hex(secret);
 
 /** Constant-time equality of two strings (compared as SHA-256 digests, so lengths leak nothing either). */
 export async function safeEqual(a: string, b: string): Promise<boolean> {
