@@ -5,6 +5,7 @@ import { cors } from "./http/cors";
 import { errorResponse, GatewayError } from "./http/errors";
 import { init, limitBody, nosniff, requestId } from "./http/middleware";
 import { FORMATS, formatOf } from "./inbound";
+import { adminCache } from "./routes/admin-cache";
 import { adminKeys } from "./routes/admin-keys";
 import { adminTeams } from "./routes/admin-teams";
 import { chat } from "./routes/chat";
@@ -33,6 +34,7 @@ export function createApp() {
   app.route("/", models);
   app.route("/", adminKeys);
   app.route("/", adminTeams);
+  app.route("/", adminCache);
   app.route("/", tokens);
   app.route("/", dashboard);
   app.route("/", adminSpend);

@@ -1,4 +1,5 @@
 import * as z from "zod";
+import type { LocalVectorIndex } from "./cache/vectors/durable-object";
 import { GatewayError } from "./http/errors";
 import { describeIssues } from "./http/validate";
 import type { Limiter } from "./limits/limiter";
@@ -17,6 +18,17 @@ const envSchema = z.looseObject({
     (v) => typeof (v as DurableObjectNamespace | undefined)?.idFromName === "function",
     { message: "Durable Object binding LIMITS is missing (see wrangler.toml)" },
   ),
+  /** The response cache's KV namespace; an in-isolate store stands in when it is absent. */
+  CACHE: z
+    .custom<KVNamespace>((v) => typeof (v as KVNamespace | undefined)?.getWithMetadata === "function")
+    .optional(),
+  /** The offline vector index (Durable Objects), used when VECTORIZE is absent. */
+  VECTORS: z.custom<DurableObjectNamespace<LocalVectorIndex>>(
+    (v) => typeof (v as DurableObjectNamespace | undefined)?.idFromName === "function",
+    { message: "Durable Object binding VECTORS is missing (see wrangler.toml)" },
+  ),
+  /** Vectorize, for the semantic cache in production. */
+  VECTORIZE: z.custom<Vectorize>((v) => typeof (v as Vectorize | undefined)?.query === "function").optional(),
   ADMIN_TOKEN: z
     .string({
       message: "secret ADMIN_TOKEN is not set (wrangler secret put ADMIN_TOKEN, or .dev.vars locally)",

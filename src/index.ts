@@ -1,5 +1,6 @@
 import { createApp } from "./app";
 
+export { LocalVectorIndex } from "./cache/vectors/durable-object";
 export { Limiter } from "./limits/limiter";
 export { SpendBuffer } from "./spend/buffer";
 

@@ -7,6 +7,7 @@ declare global {
       DB: D1Database;
       SPEND: DurableObjectNamespace<import("../src/spend/buffer").SpendBuffer>;
       LIMITS: DurableObjectNamespace<import("../src/limits/limiter").Limiter>;
+      VECTORS: DurableObjectNamespace<import("../src/cache/vectors/durable-object").LocalVectorIndex>;
       ADMIN_TOKEN: string;
       GATEWAY_CONFIG?: string;
       TEST_MIGRATIONS: D1Migration[];

@@ -1,5 +1,5 @@
 import { GatewayError } from "../http/errors";
-import type { GatewayConfig, ModelConfig, ProviderConfig } from "./schema";
+import type { AliasCacheConfig, GatewayConfig, ModelConfig, ProviderConfig } from "./schema";
 
 export interface Target {
   /** The provider's name in the config (`openai`, `local`, …). */
@@ -17,9 +17,16 @@ export interface Route {
   targets: Target[];
   retry: ModelConfig["retry"];
   timeoutMs: number;
+  /** The alias's response cache; null for a direct `provider/model` (never cached). */
+  cache: AliasCacheConfig | null;
 }
 
-const DIRECT = { strategy: "fallback", retry: { attempts: 1, backoffMs: 250 }, timeoutMs: 60_000 } as const;
+const DIRECT = {
+  strategy: "fallback",
+  retry: { attempts: 1, backoffMs: 250 },
+  timeoutMs: 60_000,
+  cache: null,
+} as const;
 
 /**
  * Turns the client's `model` into a route: a configured alias, `provider/model` for any configured
@@ -32,7 +39,15 @@ export function resolveModel(cfg: GatewayConfig, requested: string): Route {
   const alias = Object.hasOwn(cfg.models, requested) ? cfg.models[requested] : undefined;
   if (alias) {
     const targets = alias.targets.map((t) => target(cfg, t.provider, t.model, t.weight));
-    return { requested, strategy: alias.strategy, targets, retry: alias.retry, timeoutMs: alias.timeoutMs };
+    const cache = alias.cache && alias.cache.mode !== "off" ? alias.cache : null;
+    return {
+      requested,
+      strategy: alias.strategy,
+      targets,
+      retry: alias.retry,
+      timeoutMs: alias.timeoutMs,
+      cache,
+    };
   }
   const slash = requested.indexOf("/");
   if (slash > 0) {

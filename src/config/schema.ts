@@ -93,6 +93,51 @@ const targetSchema = z.strictObject({
   weight: z.number().int().min(1).max(1000).default(1),
 });
 
+/** The response cache of one alias (see cache/): off unless the alias says otherwise. */
+export const aliasCacheSchema = z.strictObject({
+  mode: z.enum(["off", "exact", "semantic"]).default("off"),
+  /** Entry lifetime; KV refuses TTLs under 60 s. */
+  ttlSeconds: z
+    .number()
+    .int()
+    .min(60)
+    .max(365 * 86_400)
+    .default(3600),
+  /** Cosine similarity a semantic match needs (the lexical check must agree as well). */
+  threshold: z.number().min(0).max(1).optional(),
+  /** Whose answers a request may receive: the key's own (default), its end user's, its team's, or everyone's. */
+  scope: z.enum(["key", "user", "team", "global"]).default("key"),
+  /** Semantic tier decides and counts would-be hits but serves none (for tuning the threshold). */
+  shadow: z.boolean().default(false),
+  /** Share of semantic hits also sent upstream to check the cached answer (failed checks evict it). */
+  verifyRate: z.number().min(0).max(1).default(0),
+  /** Conversations with more user turns than this skip the semantic tier. */
+  maxTurns: z.number().int().min(1).max(100).default(4),
+  /** Answers that call tools: cached in both tiers, in the exact tier only (default), or never. */
+  toolCalls: z.enum(["cache", "exact", "skip"]).default("exact"),
+  /** Requests with a higher `temperature` bypass the cache (their caller wants variety). */
+  maxTemperature: z.number().min(0).max(2).default(1),
+});
+
+const embedderSchema = z.discriminatedUnion("type", [
+  z.strictObject({ type: z.literal("local"), dimensions: z.number().int().min(32).max(4096).default(384) }),
+  z.strictObject({
+    type: z.literal("workers-ai"),
+    model: z.string().min(1).default("@cf/baai/bge-m3"),
+    /** Name of the Workers AI binding. */
+    binding: z.string().min(1).default("AI"),
+    /** Vector length; known for Workers AI's embedding models, needed for others. */
+    dimensions: z.number().int().min(32).max(4096).optional(),
+  }),
+  z.strictObject({
+    type: z.literal("route"),
+    /** An alias or provider/model of an embeddings model served by this gateway. */
+    model: z.string().min(1),
+    /** The model's vector length (e.g. 1536 for text-embedding-3-small). */
+    dimensions: z.number().int().min(32).max(4096).default(1536),
+  }),
+]);
+
 const modelSchema = z.strictObject({
   strategy: z.enum(["fallback", "loadbalance"]).default("fallback"),
   targets: z.array(targetSchema).min(1),
@@ -106,6 +151,7 @@ const modelSchema = z.strictObject({
     .default({ attempts: 1, backoffMs: 250 }),
   /** Time allowed for each upstream attempt to answer with headers. */
   timeoutMs: z.number().int().min(1).max(600_000).default(60_000),
+  cache: aliasCacheSchema.optional(),
 });
 
 export const configSchema = z
@@ -140,6 +186,23 @@ export const configSchema = z
         shards: z.number().int().min(1).max(64).default(4),
       })
       .default({ retentionDays: 90, shards: 4 }),
+    /** The response cache's shared parts; each alias turns it on in its own `cache`. */
+    cache: z
+      .strictObject({
+        embedder: embedderSchema.default({ type: "local", dimensions: 384 }),
+        /** Time a semantic lookup (embed + query) may take before the call proceeds as a miss. */
+        lookupBudgetMs: z.number().int().min(1).max(10_000).default(150),
+        /** How long identical requests wait for the first one's answer before going upstream themselves. */
+        coalesceMs: z.number().int().min(0).max(120_000).default(30_000),
+        /** The offline vector index (used when no VECTORIZE binding exists): delay before a write is queryable. */
+        localIndexVisibilityMs: z.number().int().min(0).max(600_000).default(2000),
+      })
+      .default({
+        embedder: { type: "local", dimensions: 384 },
+        lookupBudgetMs: 150,
+        coalesceMs: 30_000,
+        localIndexVisibilityMs: 2000,
+      }),
     limits: z
       .strictObject({
         maxBodyBytes: z
@@ -171,3 +234,4 @@ export const configSchema = z
 export type GatewayConfig = z.infer<typeof configSchema>;
 export type ProviderConfig = z.infer<typeof providerSchema>;
 export type ModelConfig = GatewayConfig["models"][string];
+export type AliasCacheConfig = z.infer<typeof aliasCacheSchema>;

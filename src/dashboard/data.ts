@@ -1,3 +1,4 @@
+import { type AliasOutcomes, cacheOutcomes } from "../cache/admin";
 import type { KeyStore } from "../keys/store";
 import {
   querySpend,
@@ -74,6 +75,8 @@ export interface Dashboard {
   byTeam: SpendGroup[];
   recent: RecentCall[];
   keys: KeyName[];
+  /** The response cache per alias: hits, misses, savings, verified false hits. */
+  cache: AliasOutcomes[];
 }
 
 /** The labels of every bucket in the range (`2026-11-22` or `2026-11-22T13:00Z`), as the queries write them. */
@@ -100,13 +103,14 @@ export async function loadDashboard(db: D1Database, keyStore: KeyStore, v: View)
     groupBy,
     filters: v.filters,
   });
-  const [series, byModel, byKey, byTeam, recent, keys] = await Promise.all([
+  const [series, byModel, byKey, byTeam, recent, keys, cache] = await Promise.all([
     querySpend(db, q(v.bucket)),
     querySpend(db, q("model")),
     querySpend(db, q("key")),
     querySpend(db, q("team")),
     recentCalls(db, q(null), RECENT),
     keyStore.names(),
+    cacheOutcomes(db, v.fromMs, v.toMs),
   ]);
   const byBucket = new Map(series.map((g) => [g.group, g]));
   return {
@@ -117,5 +121,6 @@ export async function loadDashboard(db: D1Database, keyStore: KeyStore, v: View)
     byTeam,
     recent,
     keys,
+    cache,
   };
 }

@@ -1,6 +1,8 @@
 import type { Child } from "hono/jsx";
 import type { RecentCall, SpendGroup } from "../spend/query";
+import { CacheTable } from "./cache-view";
 import { type Dashboard, type KeyName, PERIODS, type Period, type View } from "./data";
+import { int, pct, usd } from "./format";
 
 const CSS = `
 :root{--bg:#f6f7f9;--card:#fff;--ink:#14171f;--muted:#5b6475;--line:#e3e6eb;--accent:#2f6fed;--bad:#c2362b;--ok:#1f8a4c}
@@ -78,20 +80,6 @@ export function SignIn(props: { error?: string }) {
     </Layout>
   );
 }
-
-/** Pico-USD for people: `$12.34`, `$0.0042`, `$0.00`; null is "unpriced", never $0. */
-export function usd(p: bigint | number | null): string {
-  if (p === null) return "unpriced";
-  const v = Number(p) / 1e12;
-  if (v === 0) return "$0.00";
-  if (Math.abs(v) >= 0.01) {
-    return `$${v.toLocaleString("en-US", { minimumFractionDigits: 2, maximumFractionDigits: 2 })}`;
-  }
-  return `$${v.toPrecision(2).replace(/0+$/, "")}`;
-}
-
-const int = (n: number) => n.toLocaleString("en-US");
-const pct = (part: number, whole: number) => (whole === 0 ? "—" : `${((part / whole) * 100).toFixed(1)}%`);
 
 function Card(props: {
   label: string;
@@ -350,6 +338,8 @@ export function DashboardPage(props: { view: View; data: Dashboard }) {
           <Breakdown title="By key" groups={data.byKey} name={keyName} testid="by-key" />
           <Breakdown title="By team" groups={data.byTeam} name={(g) => g ?? "no team"} testid="by-team" />
         </div>
+        <div style="height:18px" />
+        <CacheTable aliases={data.cache} />
         <div style="height:18px" />
         <Recent calls={data.recent} keyName={keyName} />
       </main>

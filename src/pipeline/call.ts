@@ -1,3 +1,4 @@
+import { replayStream, StreamAssembler } from "../cache/entry";
 import { type Route, resolveModel } from "../config/resolve";
 import { fromOpenAIUsage, type Usage } from "../formats/usage";
 import { GatewayError } from "../http/errors";
@@ -61,7 +62,8 @@ export async function runCall(s: Services, format: InboundFormat, input: CallInp
       s.record({
         ...base,
         ...none,
-        usage: answer.usage,
+        cache: answer.cache,
+        savedPicoUsd: answer.savedPicoUsd,
         retries: 0,
         status: 200,
         errorCode: null,
@@ -70,13 +72,19 @@ export async function runCall(s: Services, format: InboundFormat, input: CallInp
         latencyMs: Date.now() - started,
       }),
     );
+    if (stream) {
+      const replayed = watchChatStream(replayStream(answer.text), !format.wantsUsageChunk(parsed));
+      return new Response(format.stream(replayed.body, input.headers), {
+        headers: { ...SSE_HEADERS, ...answer.headers },
+      });
+    }
     return new Response(format.answer(answer.text, input.headers), {
       headers: { "content-type": "application/json", ...answer.headers },
     });
   };
 
   let route: Route;
-  let stageCall: StageCall;
+  let stageCall: StageCall | undefined;
   let called: Awaited<ReturnType<typeof limitedCall>>;
   try {
     // Refusals from here on (unknown or forbidden model, bad metadata, limits, upstream failures) leave a row.
@@ -84,25 +92,39 @@ export async function runCall(s: Services, format: InboundFormat, input: CallInp
     route = resolveModel(s.config, body.model);
     assertModelAllowed(input.key, body.model);
     if (input.token) assertTokenModel(input.token, body.model);
-    stageCall = { requestId: input.requestId, keyId: input.key.id, op: format.op, route, body, stream };
-    if (!stream) {
-      for (const stage of s.stages) {
-        const answer = await stage.before?.(stageCall);
-        if (answer) return answered(answer);
-      }
+    stageCall = {
+      requestId: input.requestId,
+      keyId: input.key.id,
+      team: input.key.team,
+      endUser: base.endUser,
+      op: format.op,
+      route,
+      body,
+      stream,
+      headers: input.headers,
+      dropped: parsed.dropped,
+      notes: { cache: "BYPASS", headers: {}, wantsText: false },
+    };
+    for (const stage of s.stages) {
+      const answer = await stage.before?.(stageCall);
+      if (answer) return answered(answer);
     }
     called = await limitedCall(s, input, route, format.op, body, stream);
   } catch (e) {
+    if (stageCall) for (const stage of s.stages) stage.failed?.(stageCall);
     if (e instanceof GatewayError) fail(e);
     throw e;
   }
   const { up, reservation } = called;
   const ttfbMs = Date.now() - started;
+  const call = stageCall;
+  base.cache = call.notes.cache;
   const headers: Record<string, string> = {
     "x-sluice-provider": up.target.providerName,
     "x-sluice-model": up.target.model,
-    "x-sluice-cache": "BYPASS",
+    "x-sluice-cache": call.notes.cache,
     "x-sluice-retries": String(up.retries),
+    ...call.notes.headers,
   };
   if (reservation) Object.assign(headers, reservation.headers);
   const dropped = [...parsed.dropped, ...(up.response.headers.get(DROPPED_HEADER)?.split(",") ?? [])];
@@ -136,7 +158,17 @@ export async function runCall(s: Services, format: InboundFormat, input: CallInp
             ttfbMs,
           }),
           ...s.stages.map((stage) =>
-            afterStage(stage.name, stage.after?.(stageCall, { text, usage, completed })),
+            afterStage(
+              stage.name,
+              stage.after?.(call, {
+                text,
+                usage,
+                completed,
+                costPicoUsd: costPusd,
+                provider: up.target.providerName,
+                model: up.target.model,
+              }),
+            ),
           ),
         ]);
       }),
@@ -145,14 +177,20 @@ export async function runCall(s: Services, format: InboundFormat, input: CallInp
   if (up.read === null) {
     // A stream (answer.ts checked its first event and replays it).
     const upstream = up.response.body as ReadableStream<Uint8Array>;
-    const watched = watchChatStream(upstream, !format.wantsUsageChunk(parsed));
-    finish(watched.done.then((o) => ({ ...o, text: null })));
+    const assembler = call.notes.wantsText ? new StreamAssembler() : null;
+    const watched = watchChatStream(
+      upstream,
+      !format.wantsUsageChunk(parsed),
+      assembler?.push.bind(assembler),
+    );
+    finish(
+      watched.done.then((o) => {
+        const whole = o.completed ? assembler?.result() : null;
+        return { ...o, text: whole ? JSON.stringify(whole) : null };
+      }),
+    );
     return new Response(format.stream(watched.body, input.headers), {
-      headers: {
-        "content-type": "text/event-stream; charset=utf-8",
-        "cache-control": "no-cache",
-        ...headers,
-      },
+      headers: { ...SSE_HEADERS, ...headers },
     });
   }
   const { text, json } = up.read;
@@ -164,6 +202,8 @@ export async function runCall(s: Services, format: InboundFormat, input: CallInp
     headers: { "content-type": "application/json", ...headers },
   });
 }
+
+const SSE_HEADERS = { "content-type": "text/event-stream; charset=utf-8", "cache-control": "no-cache" };
 
 /** A stage's `after`, whose failure is logged and never fails the call. */
 async function afterStage(name: string, work: Promise<void> | undefined): Promise<void> {

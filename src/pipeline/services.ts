@@ -1,3 +1,4 @@
+import { type Cache, cacheFor } from "../cache";
 import type { GatewayConfig } from "../config/schema";
 import type { Env } from "../env";
 import { KeyStore } from "../keys/store";
@@ -19,8 +20,10 @@ export interface Services {
   waitUntil(work: Promise<unknown>): void;
   /** The spend sink: a call's record, durable once the promise settles (see spend/client.ts). */
   record(rec: CallRecord): Promise<void>;
-  /** The stages every call passes through, in order (see stage.ts); none by default. */
+  /** The stages every call passes through, in order (see stage.ts): the response cache when configured. */
   stages: readonly Stage[];
+  /** The response cache (its stage and ports); null when no alias caches. */
+  cache: Cache | null;
   /** The limiter objects (Durable Objects of `LIMITS`). */
   limiters: LimiterObjects;
   /** Keys and teams in D1 (the only SQL about them). */
@@ -46,14 +49,28 @@ export function buildServices(
     };
     bound.set(env, stores);
   }
+  const cache = cacheFor(env, config);
   return {
     env,
     config,
     waitUntil: (work) => ctx.waitUntil(work),
     record: (rec) => recordCall(env, config, rec),
-    stages: NO_STAGES,
+    stages: stagesOf(cache),
+    cache,
     ...stores,
   };
 }
 
 const NO_STAGES: readonly Stage[] = [];
+const stageLists = new WeakMap<Cache, readonly Stage[]>();
+
+/** The stages of a deployment: the response cache when an alias caches. */
+function stagesOf(cache: Cache | null): readonly Stage[] {
+  if (!cache) return NO_STAGES;
+  let list = stageLists.get(cache);
+  if (!list) {
+    list = [cache.stage];
+    stageLists.set(cache, list);
+  }
+  return list;
+}

@@ -27,11 +27,16 @@ export interface StreamOutcome {
  * Passes an OpenAI chat SSE stream to the client as it arrives while watching it for usage.
  * Bytes pass through untouched unless `stripUsage` is set (the client did not ask for usage but the gateway
  * did): then the usage-only chunk is held back, and events are re-framed one by one.
- * Only events that carry a usage object (or an error) are JSON-parsed.
+ * Only events that carry a usage object (or an error) are JSON-parsed; `tap` sees every event's data (the
+ * cache assembles a streamed answer with it).
  * A stream that breaks off, or ends without `[DONE]` or an error event, is ended with an `upstream_stream_cut`
  * error event (OpenAI's in-stream error shape), so the client reads an error rather than a network failure.
  */
-export function watchChatStream(upstream: ReadableStream<Uint8Array>, stripUsage: boolean): WatchedStream {
+export function watchChatStream(
+  upstream: ReadableStream<Uint8Array>,
+  stripUsage: boolean,
+  tap?: (data: string) => void,
+): WatchedStream {
   let usage: Usage | null = null;
   let completed = false;
   let streamedChars = 0;
@@ -51,6 +56,7 @@ export function watchChatStream(upstream: ReadableStream<Uint8Array>, stripUsage
 
   const parser = new SseParser((e) => {
     let forward = true;
+    tap?.(e.data);
     const failure = e.data === "[DONE]" ? null : streamErrorOf(e.data);
     if (e.data === "[DONE]") completed = true;
     else if (failure) error = failure.code ?? failure.type ?? "upstream_error";

@@ -1,6 +1,15 @@
 import { formatUsd } from "./money";
 
-export const GROUP_BY = ["key", "team", "model", "provider", "upstream_model", "day", "hour"] as const;
+export const GROUP_BY = [
+  "key",
+  "team",
+  "model",
+  "provider",
+  "upstream_model",
+  "day",
+  "hour",
+  "cache",
+] as const;
 export type GroupBy = (typeof GROUP_BY)[number];
 
 /** A spend question: a time range [from, to) in ms, an optional grouping and equality filters. */
@@ -98,8 +107,8 @@ const isoDay = (ms: number) => new Date(ms).toISOString().slice(0, 10);
 export function spendSql(q: SpendQuery): { sql: string; params: unknown[] } {
   const firstWhole = Math.ceil(q.fromMs / DAY_MS) * DAY_MS;
   const lastWhole = Math.floor(q.toMs / DAY_MS) * DAY_MS;
-  // Rollups hold neither hours nor client request ids: such questions read raw rows only.
-  const rawOnly = q.groupBy === "hour" || q.filters.client_request_id !== undefined;
+  // Rollups hold neither hours, cache outcomes nor client request ids: such questions read raw rows only.
+  const rawOnly = q.groupBy === "hour" || q.groupBy === "cache" || q.filters.client_request_id !== undefined;
   const parts =
     firstWhole < lastWhole && !rawOnly
       ? [

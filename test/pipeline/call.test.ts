@@ -103,7 +103,7 @@ describe("runCall, without Hono", () => {
           ],
           usage: { prompt_tokens: 2, completion_tokens: 3, total_tokens: 5 },
         });
-        return { text, headers: { "x-sluice-cache": "HIT" }, usage: null };
+        return { text, headers: { "x-sluice-cache": "HIT" }, cache: "HIT", savedPicoUsd: 7 };
       },
       async after(call, outcome) {
         seen.push({ call, outcome });
@@ -122,6 +122,10 @@ describe("runCall, without Hono", () => {
     await miss.text();
     await done();
     expect(records.map((r) => r.costPicoUsd === 0 && r.provider === null)).toEqual([true, false]);
+    expect(records.map((r) => [r.cache, r.savedPicoUsd])).toEqual([
+      ["HIT", 7],
+      ["BYPASS", 0],
+    ]);
     // `after` ran for the upstream-served call only, with its canonical answer.
     expect(seen).toHaveLength(1);
     expect(seen[0]?.call.route.targets[0]?.model).toBe("echo");
