@@ -14,14 +14,25 @@ function cpuMs(pid) {
 }
 
 /**
- * POSTs `body` to `url` over `connections` keep-alive connections for `seconds`. Latency percentiles come from
+ * POSTs `body` (or `bodyFor(n)`) to `url` over `connections` keep-alive connections for `seconds`. Latency percentiles come from
  * every response's own timing (autocannon's histogram rounds to whole ms); `cpuMsPerReq` is the CPU time `pid`
  * used during the run divided by the responses. Throws if any request failed or was not a 2xx.
  */
-export async function load({ url, headers, body, connections, seconds, pid }) {
+export async function load({ url, headers, body, bodyFor, connections, seconds, pid }) {
   const latencies = [];
   const cpuBefore = cpuMs(pid);
-  const instance = autocannon({ url, method: "POST", headers, body, connections, duration: seconds });
+  // `bodyFor(n)` gives every request its own body (n counts from 0), for runs that must never repeat one.
+  let n = 0;
+  const requests = bodyFor ? [{ setupRequest: (req) => ({ ...req, body: bodyFor(n++) }) }] : undefined;
+  const instance = autocannon({
+    url,
+    method: "POST",
+    headers,
+    body,
+    connections,
+    duration: seconds,
+    requests,
+  });
   instance.on("response", (_client, _status, _bytes, ms) => latencies.push(ms));
   const r = await instance;
   const cpu = cpuMs(pid) - cpuBefore;

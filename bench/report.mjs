@@ -46,6 +46,23 @@ export function markdown(results) {
       }
     }
   }
+  if (results.cache) {
+    const c = results.cache;
+    const cacheRow = (label, r, base) =>
+      `| ${label} | ${ms(r.p50)} | ${ms(r.p99)} | ${r.rps.toFixed(0)} | ${ms(r.cpuMsPerReq)} | ${base ? plus(r.cpuMsPerReq - base.cpuMsPerReq, ms) : ""} |`;
+    lines.push(
+      "",
+      "Response cache (1 connection; CPU added = beside the upstream round trip, or the miss with the cache off):",
+      "",
+      "| Call | p50 (ms) | p99 (ms) | req/s | workerd CPU per request (ms) | CPU added |",
+      "| --- | --: | --: | --: | --: | --: |",
+      cacheRow("upstream round trip, cache off", c.upstream),
+      cacheRow("exact hit (KV)", c.exactHit, c.upstream),
+      cacheRow("semantic hit (embed + local index + KV)", c.semanticHit, c.upstream),
+      cacheRow("miss, cache off (new question each time)", c.missCacheOff),
+      cacheRow("miss, cache on (lookup + fill)", c.missCacheOn, c.missCacheOff),
+    );
+  }
   const s = results.setup;
   lines.push(
     "",

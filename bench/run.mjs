@@ -41,8 +41,11 @@ if (!(SECONDS > 0 && TTFB_SAMPLES > 0 && UPSTREAM_TTFB_MS >= 0)) {
   process.exit(2);
 }
 // Startup and streaming requests get 90 s on top of the load runs; past that, something is stuck.
+const CACHE_RUNS = 5;
 const DEADLINE_MS =
-  (90 + CONNECTIONS.length * (2 + Object.keys(LIMIT_KEYS).length) * (SECONDS + WARMUP_SECONDS)) * 1000 +
+  (90 +
+    (CONNECTIONS.length * (2 + Object.keys(LIMIT_KEYS).length) + CACHE_RUNS) * (SECONDS + WARMUP_SECONDS)) *
+    1000 +
   2 * TTFB_SAMPLES * UPSTREAM_TTFB_MS;
 
 const tmp = mkdtempSync(path.join(os.tmpdir(), "sluice-bench-"));
@@ -70,6 +73,42 @@ function fail(err) {
 setTimeout(() => fail(`Bench exceeded ${DEADLINE_MS / 1000} s.`), DEADLINE_MS).unref();
 
 const log = (msg) => console.error(`[bench] ${msg}`);
+
+/**
+ * The response cache at 1 connection, through aliases over the fast upstream: an upstream round trip with the
+ * cache off, an exact hit, a semantic hit (a paraphrase of a stored question), and a miss with the cache on
+ * and off (every request a new question, so the cache on pays its lookup and its fill).
+ */
+async function cacheRuns(gateway, headers) {
+  const ask = (model, content) => JSON.stringify({ model, messages: [{ role: "user", content }] });
+  const send = async (body, expect) => {
+    const res = await fetch(gateway.url, { method: "POST", headers, body });
+    await res.text();
+    const got = res.headers.get("x-sluice-cache");
+    if (expect && got !== expect)
+      throw new Error(`cache bench: expected ${expect}, got ${got} (${res.status})`);
+  };
+  await send(ask("exact", "What is the capital city of France?"));
+  await send(ask("semantic", "What is the capital city of France?"));
+  await new Promise((r) => setTimeout(r, 500)); // the fill runs after the answer
+  await send(ask("exact", "What is the capital city of France?"), "HIT");
+  await send(ask("semantic", "what's the capital of France"), "SEMANTIC");
+  const runs = {
+    upstream: { body: ask("uncached", "What is the capital city of France?") },
+    exactHit: { body: ask("exact", "What is the capital city of France?") },
+    semanticHit: { body: ask("semantic", "what's the capital of France") },
+    missCacheOff: { bodyFor: (n) => ask("uncached", `Question number ${n} of run ${process.pid}?`) },
+    missCacheOn: { bodyFor: (n) => ask("exact", `Question number ${n} of run ${process.pid}?`) },
+  };
+  const out = {};
+  for (const [name, r] of Object.entries(runs)) {
+    log(`cache, ${name}: 1 connection…`);
+    const run = { url: gateway.url, pid: gateway.pid, headers, connections: 1, ...r };
+    await load({ ...run, seconds: WARMUP_SECONDS });
+    out[name] = await load({ ...run, seconds: SECONDS });
+  }
+  return out;
+}
 
 try {
   log("building the Worker (wrangler deploy --dry-run)…");
@@ -101,7 +140,14 @@ try {
       up: { type: "openai-compatible", baseUrl: upstream.url, apiKey: "bench" },
       slow: { type: "openai-compatible", baseUrl: slowUpstream.url, apiKey: "bench" },
     },
+    models: {
+      uncached: { targets: [{ provider: "up", model: "bench-model" }] },
+      exact: { targets: [{ provider: "up", model: "bench-model" }], cache: { mode: "exact" } },
+      semantic: { targets: [{ provider: "up", model: "bench-model" }], cache: { mode: "semantic" } },
+    },
     pricing: { "bench-model": { input: 1, output: 2 } },
+    // The offline vector index shows writes at once here (Vectorize takes seconds): the bench measures hits.
+    cache: { localIndexVisibilityMs: 0 },
   };
   const gateway = await startGateway({
     port: 0,
@@ -174,6 +220,8 @@ try {
     }
     results.limits.push(entry);
   }
+
+  results.cache = await cacheRuns(targets.gateway, headers);
 
   results.setup = {
     date: new Date().toISOString(),

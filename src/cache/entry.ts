@@ -10,6 +10,8 @@ export interface CacheEntry {
   provider: string;
   model: string;
   createdAt: number;
+  /** When it stops being served (ms), whatever the store still holds. */
+  expiresAt: number;
   /** The last user turn as asked, for the semantic tier's lexical check (semantic entries only; in the value, never a key). */
   question?: string;
 }
@@ -22,6 +24,7 @@ export function parseEntry(text: string | null): CacheEntry | null {
   try {
     const e = JSON.parse(text) as Partial<CacheEntry>;
     if (e.v !== 1 || typeof e.answer !== "string" || typeof e.createdAt !== "number") return null;
+    if (typeof e.expiresAt !== "number") return null;
     return e as CacheEntry;
   } catch {
     return null;

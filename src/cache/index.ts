@@ -12,6 +12,7 @@ import { cacheStage } from "./stage";
 import type { ResponseStore } from "./store/interface";
 import { kvStore } from "./store/kv";
 import { memoryStore } from "./store/memory";
+import { nearStore } from "./store/near";
 import { localVectorIndex } from "./vectors/durable-object";
 import type { VectorIndex } from "./vectors/interface";
 import { vectorizeIndex } from "./vectors/vectorize";
@@ -22,16 +23,15 @@ import { vectorizeIndex } from "./vectors/vectorize";
  * binding is absent (local dev).
  */
 export function responseStore(env: Env): ResponseStore {
-  const kv = env.CACHE;
-  if (kv) return kvStore(kv);
-  let twin = memoryStores.get(env);
-  if (!twin) {
-    twin = memoryStore();
-    memoryStores.set(env, twin);
+  let store = stores.get(env);
+  if (!store) {
+    store = env.CACHE ? nearStore(kvStore(env.CACHE)) : memoryStore();
+    stores.set(env, store);
   }
-  return twin;
+  return store;
 }
-const memoryStores = new WeakMap<Env, ResponseStore>();
+/** One per env object (per isolate): the near cache in front of KV, or the in-isolate twin, is shared. */
+const stores = new WeakMap<Env, ResponseStore>();
 
 function embedderFor(env: Env, config: GatewayConfig): Embedder {
   const e = config.cache.embedder;

@@ -89,7 +89,8 @@ export function cacheStage(deps: CacheDeps): Stage {
 
   const read = async (key: string): Promise<CacheEntry | null> => {
     try {
-      return parseEntry(await deps.store.get(key));
+      const entry = parseEntry(await deps.store.get(key));
+      return entry && entry.expiresAt > now() ? entry : null;
     } catch (err) {
       warn("sluice.cache.read_failed", err);
       return null;
@@ -142,6 +143,8 @@ export function cacheStage(deps: CacheDeps): Stage {
       };
       return null;
     }
+    // Identical requests waiting on this one get the same entry (an exact repeat of this paraphrase).
+    if (plan.leader) inflight.settle(plan.key, JSON.stringify(found.entry));
     return hit(call, found.entry, "SEMANTIC", found.candidate.score);
   };
 
@@ -230,6 +233,7 @@ export function cacheStage(deps: CacheDeps): Stage {
       provider: outcome.provider,
       model: outcome.model,
       createdAt: now(),
+      expiresAt: now() + ttlOf(plan) * 1000,
       ...(plan.semantic ? { question: plan.semantic.question } : {}),
     };
   }
@@ -254,7 +258,7 @@ export function cacheStage(deps: CacheDeps): Stage {
     if (plan.scope.userHash) metadata.u = plan.scope.userHash;
     try {
       await deps.store.put(plan.key, JSON.stringify(entry), {
-        ttlSeconds: plan.directive.ttlSeconds ?? plan.cfg.ttlSeconds,
+        ttlSeconds: ttlOf(plan),
         metadata,
       });
     } catch (err) {
@@ -301,6 +305,11 @@ export function cacheStage(deps: CacheDeps): Stage {
       warn("sluice.cache.evict_failed", err);
     }
   }
+}
+
+/** An entry's lifetime: the request's `x-sluice-cache-ttl`, else the alias's. */
+function ttlOf(plan: Plan): number {
+  return plan.directive.ttlSeconds ?? plan.cfg.ttlSeconds;
 }
 
 /** The KV key of an entry: `rc:<scope>:<alias>:<request hash>` (hashes only). */

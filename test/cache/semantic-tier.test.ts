@@ -1,7 +1,11 @@
 import { env } from "cloudflare:test";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { scopeHash } from "../../src/cache/key";
+import { normalizeQuestion } from "../../src/cache/semantic/normalize";
 import { localVectorIndex } from "../../src/cache/vectors/durable-object";
+import { gateway } from "../helpers/gateway";
+import { installUpstreams } from "../helpers/upstream";
+import { FakeAi } from "../helpers/workers-ai-binding";
 import { admin, ask, cachingGateway, chat, keyWithId, unique } from "./fixtures";
 
 afterEach(() => vi.restoreAllMocks());
@@ -44,6 +48,9 @@ describe("the semantic tier", () => {
     expect(late.res.headers.get("x-sluice-cache")).toBe("SEMANTIC");
     expect(Number(late.res.headers.get("x-sluice-cache-score"))).toBeGreaterThan(0.8);
     expect(JSON.stringify(late.json().choices)).toContain("What is the capital city of France?");
+    // The same paraphrase again: a semantic hit again, at once (it led no upstream call to wait for).
+    const again = await chat(g, key, sem(`What is France's capital city? ${topic}`));
+    expect(again.res.headers.get("x-sluice-cache")).toBe("SEMANTIC");
     expect(openai.chatRequests).toHaveLength(2);
   });
 
@@ -135,5 +142,34 @@ describe("the semantic tier", () => {
     );
     expect(row?.falseHits).toBeGreaterThanOrEqual(1);
     expect(row?.falseHitRate).toBeGreaterThan(0);
+  });
+
+  it("embeds with Workers AI through its binding when configured, the normalized question only", async () => {
+    const ai = new FakeAi();
+    vi.spyOn(console, "log").mockImplementation(() => {});
+    const openai = installUpstreams().add("https://api.openai.com", { apiKey: "sk-o" });
+    const g = gateway(
+      {
+        providers: { openai: { type: "openai", apiKey: "sk-o" } },
+        models: {
+          sem: { targets: [{ provider: "openai", model: "gpt-4o-mini" }], cache: { mode: "semantic" } },
+        },
+        cache: {
+          embedder: { type: "workers-ai", model: "@cf/baai/bge-small-en-v1.5" },
+          localIndexVisibilityMs: HOLD_MS,
+        },
+      },
+      { AI: ai },
+    );
+    const { key, id } = await keyWithId(g);
+    const question = `What is the boiling point of water? ${unique("w")}`;
+    await chat(g, key, sem(question));
+    expect(ai.calls.map((c) => [c.model, c.inputs.text])).toEqual([
+      ["@cf/baai/bge-small-en-v1.5", [normalizeQuestion(question)]],
+    ]);
+    await publish(id);
+    const again = await chat(g, key, sem(question.toLowerCase().replace("?", "")));
+    expect(again.res.headers.get("x-sluice-cache")).toBe("SEMANTIC");
+    expect(openai.chatRequests).toHaveLength(1);
   });
 });
