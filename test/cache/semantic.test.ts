@@ -105,6 +105,8 @@ describe("lexicalMismatch", () => {
     const negated: [string, string][] = [
       ["Is X safe?", "Is X not safe?"],
       ["Why does my code work?", "Why doesn't my code work?"],
+      ["Do I need a visa?", "dont I need a visa"],
+      ["Is the shop open?", "isnt the shop open"],
       ["Movies with a happy ending", "Movies without a happy ending"],
       ["Why does everyone like it?", "Why does nobody like it?"],
       ["Which planets have rings?", "Which planets have no rings?"],

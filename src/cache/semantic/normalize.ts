@@ -24,6 +24,13 @@ const CONTRACTIONS: [RegExp, string][] = [
   [/\bwanna\b/gi, "want to"],
   [/\bgotta\b/gi, "got to"],
   [/\bcan not\b/gi, "cannot"],
+  // The same contractions typed without the apostrophe ("whats", "dont"): common, and negations must be seen.
+  [/\b(what|where|who|how|when|why|that|there)s\b/gi, "$1 is"],
+  [/\b(do|does|did|is|are|was|were|could|should|would|has|have|had)nt\b/gi, "$1 not"],
+  [/\bcant\b/gi, "cannot"],
+  [/\bim\b/gi, "i am"],
+  [/\bive\b/gi, "i have"],
+  [/\b(you|they)re\b/gi, "$1 are"],
   [/n't\b/gi, " not"],
   [/\b(i)'m\b/gi, "$1 am"],
   [/'re\b/gi, " are"],
