@@ -173,6 +173,25 @@ describe("the exact tier", () => {
     expect((await chat(g, b1, t)).res.headers.get("x-sluice-cache")).toBe("MISS");
   });
 
+  it("keeps a user-scoped alias's answers to the end user who asked, inside the key", async () => {
+    const { g, openai } = cachingGateway(
+      {},
+      {
+        "user-faq": {
+          targets: [{ provider: "openai", model: "gpt-4o-mini" }],
+          cache: { mode: "exact", scope: "user" },
+        },
+      },
+    );
+    const [key, other] = [await g.createKey({ name: "u" }), await g.createKey({ name: "v" })];
+    const q = { ...ask(unique("What is my plan?")), model: "user-faq" };
+    await chat(g, key, { ...q, user: "alice" });
+    expect((await chat(g, key, { ...q, user: "alice" })).res.headers.get("x-sluice-cache")).toBe("HIT");
+    expect((await chat(g, key, { ...q, user: "bob" })).res.headers.get("x-sluice-cache")).toBe("MISS");
+    expect((await chat(g, other, { ...q, user: "alice" })).res.headers.get("x-sluice-cache")).toBe("MISS");
+    expect(openai.chatRequests).toHaveLength(3);
+  });
+
   it("honours no-store, refresh and Cache-Control, and refuses a malformed cache header", async () => {
     const { g, openai } = cachingGateway();
     const key = await g.createKey();
