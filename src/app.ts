@@ -40,7 +40,7 @@ export function createApp() {
   app.route("/", adminSpend);
   app.route("/", keySpend);
   // After the POST routes: every other method (OPTIONS without a preflight, PROPFIND, …) is a 405.
-  for (const path of FORMATS.flatMap((f) => f.paths)) {
+  for (const path of [...FORMATS.flatMap((f) => f.paths), "/v1/messages/count_tokens"]) {
     app.all(path, (c) => {
       throw new GatewayError("method_not_allowed", `${c.req.method} is not allowed here; use POST.`, {
         headers: { allow: "POST" },

@@ -173,6 +173,8 @@ export const configSchema = z
           output: z.number().min(0),
           cachedInput: z.number().min(0).optional(),
           cacheWrite: z.number().min(0).optional(),
+          /** Cache writes kept for an hour (Anthropic's 1-hour TTL); default twice `input`. */
+          cacheWrite1h: z.number().min(0).optional(),
           reasoning: z.number().min(0).optional(),
         }),
       )

@@ -8,7 +8,11 @@ export interface WireUsage {
   prompt_tokens: number;
   completion_tokens: number;
   total_tokens: number;
-  prompt_tokens_details?: { cached_tokens?: number; cache_creation_tokens?: number };
+  prompt_tokens_details?: {
+    cached_tokens?: number;
+    cache_creation_tokens?: number;
+    cache_creation_1h_tokens?: number;
+  };
   completion_tokens_details?: { reasoning_tokens?: number };
 }
 
@@ -18,6 +22,7 @@ export function wireUsage(u: {
   output: number;
   cachedInput?: number;
   cacheWrite?: number;
+  cacheWrite1h?: number;
   reasoning?: number;
 }): WireUsage {
   const out: WireUsage = {
@@ -29,6 +34,7 @@ export function wireUsage(u: {
     out.prompt_tokens_details = {
       cached_tokens: u.cachedInput ?? 0,
       cache_creation_tokens: u.cacheWrite ?? 0,
+      ...(u.cacheWrite1h ? { cache_creation_1h_tokens: u.cacheWrite1h } : {}),
     };
   }
   if (u.reasoning) out.completion_tokens_details = { reasoning_tokens: u.reasoning };
@@ -43,6 +49,7 @@ export function wireUsageFromUncached(u: {
   uncachedInput: number;
   cacheRead: number;
   cacheWrite: number;
+  cacheWrite1h?: number;
   output: number;
   reasoning?: number;
 }): WireUsage {
@@ -51,6 +58,7 @@ export function wireUsageFromUncached(u: {
     output: u.output,
     cachedInput: u.cacheRead,
     cacheWrite: u.cacheWrite,
+    cacheWrite1h: u.cacheWrite1h ?? 0,
     reasoning: u.reasoning ?? 0,
   });
 }

@@ -6,6 +6,8 @@ export interface Usage {
   cachedInputTokens: number;
   /** Input tokens written to the provider's prompt cache (part of inputTokens). */
   cacheWriteTokens: number;
+  /** Of those, the ones written for an hour (Anthropic's `ephemeral_1h`), priced apart; 0 or absent otherwise. */
+  cacheWrite1hTokens?: number;
   /** Reasoning tokens (part of outputTokens). */
   reasoningTokens: number;
 }
@@ -13,7 +15,11 @@ export interface Usage {
 interface OpenAIUsage {
   prompt_tokens?: number;
   completion_tokens?: number;
-  prompt_tokens_details?: { cached_tokens?: number; cache_creation_tokens?: number } | null;
+  prompt_tokens_details?: {
+    cached_tokens?: number;
+    cache_creation_tokens?: number;
+    cache_creation_1h_tokens?: number;
+  } | null;
   completion_tokens_details?: { reasoning_tokens?: number } | null;
 }
 
@@ -28,6 +34,7 @@ export function fromOpenAIUsage(u: unknown): Usage | null {
     outputTokens: n(o.completion_tokens),
     cachedInputTokens: n(o.prompt_tokens_details?.cached_tokens),
     cacheWriteTokens: n(o.prompt_tokens_details?.cache_creation_tokens),
+    cacheWrite1hTokens: n(o.prompt_tokens_details?.cache_creation_1h_tokens),
     reasoningTokens: n(o.completion_tokens_details?.reasoning_tokens),
   };
 }

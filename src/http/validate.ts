@@ -57,9 +57,14 @@ export function parseBody<S extends z.ZodType>(schema: S, data: unknown): z.infe
 
 /** Reads a JSON body; anything unparseable is a 400 `invalid_json`. */
 export async function readJson(req: Request): Promise<unknown> {
+  return (await readJsonText(req)).json;
+}
+
+/** Reads a JSON body and keeps its text (passthrough sends the client's bytes on); a 400 `invalid_json` if unparseable. */
+export async function readJsonText(req: Request): Promise<{ text: string; json: unknown }> {
   const text = await req.text();
   try {
-    return JSON.parse(text);
+    return { text, json: JSON.parse(text) };
   } catch {
     throw new GatewayError(
       "invalid_json",

@@ -5,6 +5,7 @@ import {
   toAnthropicStream,
 } from "../formats/anthropic";
 import { parseBody } from "../http/validate";
+import { anthropicUsage, canonicalOfMessage, watchAnthropicStream } from "./anthropic-wire";
 import type { InboundFormat, ParsedCall } from "./types";
 
 const VERSIONS = new Set(["2023-06-01", "2026-10-21"]);
@@ -16,8 +17,9 @@ const versionOf = (headers: Headers) => {
 };
 
 /**
- * `POST /v1/messages`: Anthropic's wire format, routed to any provider through the canonical form. Answers and
- * streams are written back in the client's API version; every answer under `/v1/messages` is Anthropic-shaped.
+ * `POST /v1/messages`: Anthropic's wire format, routed to any provider through the canonical form — or passed
+ * through as it came to a target that speaks it (Anthropic), its answer back untouched. Translated answers and
+ * streams are written in the client's API version; every answer under `/v1/messages` is Anthropic-shaped.
  */
 export const anthropicMessages: InboundFormat = {
   op: "chat",
@@ -32,4 +34,10 @@ export const anthropicMessages: InboundFormat = {
     JSON.stringify(toAnthropicMessage(JSON.parse(canonical) as Record<string, unknown>, versionOf(headers))),
   stream: (canonical, headers) => toAnthropicStream(canonical, versionOf(headers)),
   wantsUsageChunk: () => true,
+  passthrough: {
+    format: "anthropic",
+    usage: (json) => anthropicUsage(json.usage),
+    canonical: canonicalOfMessage,
+    watch: watchAnthropicStream,
+  },
 };

@@ -1,5 +1,7 @@
+import type { Usage } from "../formats/usage";
 import type { ErrorShape } from "../http/errors";
-import type { Operation } from "../providers/types";
+import type { StreamOutcome } from "../pipeline/stream";
+import type { Operation, WireFormat } from "../providers/types";
 
 /** A client's request as an inbound format parsed it: the canonical (OpenAI) call. */
 export interface ParsedCall {
@@ -28,6 +30,25 @@ export interface InboundFormat {
   stream(canonical: ReadableStream<Uint8Array>, headers: Headers): ReadableStream<Uint8Array>;
   /** Whether the client gets the usage-only chunk the gateway always asks for. */
   wantsUsageChunk(call: ParsedCall): boolean;
+  /** Present when targets may speak this format too: the client's request then passes through as it came. */
+  readonly passthrough?: Passthrough;
+}
+
+/** How a format reads answers that a target gave in the format itself (they go back to the client untouched). */
+export interface Passthrough {
+  format: WireFormat;
+  /** A JSON answer's usage. */
+  usage(json: Record<string, unknown>): Usage | null;
+  /** A JSON answer in the canonical form, for the stages (the cache stores canonical answers). */
+  canonical(json: Record<string, unknown>): string;
+  /** A stream passed on byte for byte, watched for usage and its end; `assemble`: its canonical answer too. */
+  watch(body: ReadableStream<Uint8Array>, assemble: boolean): WatchedWire;
+}
+
+export interface WatchedWire {
+  body: ReadableStream<Uint8Array>;
+  /** With `text`: the whole answer in the canonical form, when asked for and the stream completed. */
+  done: Promise<StreamOutcome & { text: string | null }>;
 }
 
 /** Whether `path` is one of the format's paths or below one (`/v1/messages/count_tokens`). */

@@ -2,7 +2,7 @@ import { streamErrorOf } from "../formats/chunks";
 import { SseParser } from "../formats/sse";
 import { GatewayError } from "../http/errors";
 import { invalidAnswer, readJsonAnswer } from "../providers/translate";
-import type { Operation } from "../providers/types";
+import type { Operation, WireFormat } from "../providers/types";
 
 /** Bytes of a stream read while looking for its first event before it is declared unreadable. */
 const MAX_PEEK_BYTES = 64 * 1024;
@@ -16,7 +16,7 @@ export interface CheckedAnswer {
 }
 
 /**
- * Checks a 2xx canonical (OpenAI-wire) answer before anything reaches the client, so that an unreadable one
+ * Checks a 2xx answer — canonical (OpenAI-wire), or in `wire` format for a passthrough — before anything reaches the client, so that an unreadable one
  * is an upstream failure the route retries and fails over from rather than a "success":
  * - JSON: the body must be a JSON object with `choices` (chat) or `data` (embeddings);
  * - a stream: its first event must arrive, be JSON and not `[DONE]`; an `{"error": …}` first event is the
@@ -28,16 +28,35 @@ export async function checkAnswer(
   op: Operation,
   stream: boolean,
   provider: string,
+  wire: WireFormat | null = null,
 ): Promise<CheckedAnswer> {
-  if (stream && op === "chat") return { response: await peekStream(res, provider), read: null };
+  const firstError = wire === "anthropic" ? anthropicStreamError : streamErrorOf;
+  if (stream && op === "chat") return { response: await peekStream(res, provider, firstError), read: null };
   const { json, text } = await readJsonAnswer(res, provider);
-  const field = op === "chat" ? "choices" : "data";
+  const field = wire === "anthropic" ? "content" : op === "chat" ? "choices" : "data";
   if (!Array.isArray(json[field])) throw invalidAnswer(provider, `its answer has no '${field}' array`);
   // The body is read; the response still carries the status and headers the pipeline reads.
   return { response: res, read: { text, json } };
 }
 
-async function peekStream(res: Response, provider: string): Promise<Response> {
+/** An Anthropic stream's `error` event, read like an OpenAI in-stream error. */
+function anthropicStreamError(data: string): ReturnType<typeof streamErrorOf> {
+  try {
+    const e = JSON.parse(data) as { type?: unknown; error?: { type?: unknown; message?: unknown } };
+    if (e.type !== "error") return null;
+    const type = typeof e.error?.type === "string" ? e.error.type : "api_error";
+    const message = typeof e.error?.message === "string" ? e.error.message : "stream error";
+    return { message, type, code: type };
+  } catch {
+    return null;
+  }
+}
+
+async function peekStream(
+  res: Response,
+  provider: string,
+  firstError: typeof streamErrorOf,
+): Promise<Response> {
   if (!res.body) throw invalidAnswer(provider, "the stream was empty");
   const reader = res.body.getReader();
   const seen: Uint8Array[] = [];
@@ -73,7 +92,7 @@ async function peekStream(res: Response, provider: string): Promise<Response> {
   } catch {
     refuse(invalidAnswer(provider, "the stream's first event is not JSON"));
   }
-  const failure = streamErrorOf(data);
+  const failure = firstError(data);
   if (failure) {
     refuse(
       new GatewayError(

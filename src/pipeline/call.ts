@@ -109,7 +109,14 @@ export async function runCall(s: Services, format: InboundFormat, input: CallInp
       const answer = await stage.before?.(stageCall);
       if (answer) return answered(answer);
     }
-    called = await limitedCall(s, input, route, format.op, body, stream);
+    const passthrough = format.passthrough && {
+      format: format.passthrough.format,
+      path: format.paths[0] ?? "",
+      body: input.raw,
+      headers: input.headers,
+      query: input.query,
+    };
+    called = await limitedCall(s, input, route, format.op, body, stream, passthrough);
   } catch (e) {
     if (stageCall) for (const stage of s.stages) stage.failed?.(stageCall);
     if (e instanceof GatewayError) fail(e);
@@ -127,7 +134,10 @@ export async function runCall(s: Services, format: InboundFormat, input: CallInp
     ...call.notes.headers,
   };
   if (reservation) Object.assign(headers, reservation.headers);
-  const dropped = [...parsed.dropped, ...(up.response.headers.get(DROPPED_HEADER)?.split(",") ?? [])];
+  // A passthrough dropped nothing: the client's request went as it came.
+  const dropped = up.passthrough
+    ? []
+    : [...parsed.dropped, ...(up.response.headers.get(DROPPED_HEADER)?.split(",") ?? [])];
   if (dropped.length > 0) headers[DROPPED_HEADER] = dropped.join(",");
   const cost = (usage: Usage | null): number | null => {
     const prices = usage ? pricesFor(s.config, up.target, usage.inputTokens) : null;
@@ -174,6 +184,21 @@ export async function runCall(s: Services, format: InboundFormat, input: CallInp
       }),
     );
 
+  const wire = up.passthrough ? format.passthrough : undefined;
+  if (wire && up.read === null) {
+    // The target answered in the client's own format: passed on byte for byte, watched for usage.
+    const watched = wire.watch(up.response.body as ReadableStream<Uint8Array>, call.notes.wantsText);
+    finish(watched.done);
+    return new Response(watched.body, { headers: { ...SSE_HEADERS, ...headers } });
+  }
+  if (wire && up.read) {
+    const usage = wire.usage(up.read.json);
+    const usd = cost(usage);
+    if (usd !== null) headers["x-sluice-cost-usd"] = formatUsd(usd);
+    const canonical = call.notes.wantsText ? wire.canonical(up.read.json) : null;
+    finish(Promise.resolve({ usage, completed: true, streamedChars: 0, error: null, text: canonical }));
+    return new Response(up.read.text, { headers: { "content-type": "application/json", ...headers } });
+  }
   if (up.read === null) {
     // A stream (answer.ts checked its first event and replays it).
     const upstream = up.response.body as ReadableStream<Uint8Array>;

@@ -13,6 +13,10 @@ export interface CallInput {
   headers: Headers;
   /** The request body, parsed as JSON but not yet validated. */
   json: unknown;
+  /** The body as the client sent it (passed on byte for byte to a target that speaks the client's format). */
+  raw: string;
+  /** The request's query string (`?beta=true`), or "". */
+  query: string;
   /** Aborts when the client goes away. */
   signal: AbortSignal;
 }

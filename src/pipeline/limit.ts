@@ -3,7 +3,7 @@ import type { Usage } from "../formats/usage";
 import { GatewayError } from "../http/errors";
 import { budgeted, type Reservation, reserve, subjectsFor } from "../limits/enforce";
 import { estimateInputTokens, outputCap, worstCostPusd } from "../limits/estimate";
-import type { Operation } from "../providers/types";
+import type { Operation, PassthroughRequest } from "../providers/types";
 import type { CallInput } from "./input";
 import type { Services } from "./services";
 import { callUpstream, type UpstreamSuccess } from "./upstream";
@@ -31,12 +31,13 @@ export async function limitedCall(
   op: Operation,
   body: Record<string, unknown> & { model: string },
   stream: boolean,
+  passthrough?: PassthroughRequest,
 ): Promise<LimitedCall> {
   const subjects = subjectsFor(input.key, input.token);
   const clientSignal = input.signal;
   if (subjects.length === 0) {
     return {
-      up: await callUpstream(route, { op, body, stream, env: s.env }, clientSignal),
+      up: await callUpstream(route, { op, body, stream, env: s.env, passthrough }, clientSignal),
       reservation: null,
     };
   }
@@ -74,7 +75,7 @@ export async function limitedCall(
     const reservation = await reserve(s.limiters, subjects, ask);
     try {
       return {
-        up: await callUpstream(route, { op, body: sent, stream, env: s.env }, clientSignal),
+        up: await callUpstream(route, { op, body: sent, stream, env: s.env, passthrough }, clientSignal),
         reservation,
       };
     } catch (e) {
@@ -85,7 +86,7 @@ export async function limitedCall(
   const abort = new AbortController();
   const upstream = callUpstream(
     route,
-    { op, body: sent, stream, env: s.env },
+    { op, body: sent, stream, env: s.env, passthrough },
     AbortSignal.any([clientSignal, abort.signal]),
   );
   let reservation: Reservation;

@@ -12,6 +12,8 @@ export interface UpstreamSuccess {
   target: Target;
   /** Attempts made after the first (retries and fallbacks). */
   retries: number;
+  /** The answer is in the client's own wire format (a passthrough), not the canonical one. */
+  passthrough: boolean;
 }
 
 /** Upstream statuses worth another try at the same target. */
@@ -37,6 +39,11 @@ export async function callUpstream(
   let tries = 0;
   for (const target of orderTargets(route)) {
     const adapter = adapterFor(target.provider);
+    // A target that speaks the client's format gets the client's request as it came (passthrough).
+    const native =
+      request.passthrough && adapter.passthrough && adapter.speaks === request.passthrough.format
+        ? { send: adapter.passthrough.bind(adapter), req: request.passthrough }
+        : null;
     for (let attempt = 1; attempt <= route.retry.attempts; attempt++) {
       tries++;
       const ctrl = new AbortController();
@@ -48,11 +55,13 @@ export async function callUpstream(
       );
       let retryAfterMs: number | undefined;
       try {
-        const res = await adapter.send({ ...request, target, signal: ctrl.signal });
+        const call = { ...request, target, signal: ctrl.signal };
+        const res = native ? await native.send(call, native.req) : await adapter.send(call);
         clearTimeout(timer); // timeoutMs runs until the headers; reading the answer is not cut by it
         if (res.ok) {
-          const answer = await checkAnswer(res, request.op, request.stream, target.providerName);
-          return { ...answer, target, retries: tries - 1 };
+          const wire = native?.req.format ?? null;
+          const answer = await checkAnswer(res, request.op, request.stream, target.providerName, wire);
+          return { ...answer, target, retries: tries - 1, passthrough: wire !== null };
         }
         retryAfterMs = parseRetryAfter(res.headers.get("retry-after"));
         last = fromUpstream(res, await adapter.readError(res), target);

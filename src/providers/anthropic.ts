@@ -6,6 +6,7 @@ import {
   translateSse,
   wireUsageFromUncached,
 } from "../formats/chunks";
+import { replaceTopLevelString } from "../formats/json-text";
 import { nativeAdapter } from "./native";
 import { errorBody, parseArguments, parseDataUrl, textOf } from "./translate";
 import type { ProviderAdapter, UpstreamCall, UpstreamErrorInfo } from "./types";
@@ -183,6 +184,7 @@ export function usageOf(u: Json | undefined) {
     uncachedInput: n(u?.input_tokens),
     cacheRead: n(u?.cache_read_input_tokens),
     cacheWrite: n(u?.cache_creation_input_tokens),
+    cacheWrite1h: n((u?.cache_creation as Json | null | undefined)?.ephemeral_1h_input_tokens),
     output: n(u?.output_tokens),
     reasoning: n((u?.output_tokens_details as Json | null | undefined)?.thinking_tokens),
   });
@@ -282,36 +284,70 @@ export async function readAnthropicError(res: Response): Promise<UpstreamErrorIn
   return { message: err.message, type, code: type };
 }
 
+/** Client headers a passthrough forwards to Anthropic: the API version and the betas it asks for. */
+export const FORWARDED_HEADERS = ["anthropic-version", "anthropic-beta"] as const;
+
+/** The Messages API base URL of a provider: `baseUrl` with or without its `/v1` (both are common). */
+export function messagesBase(p: { baseUrl?: string | undefined }): string {
+  return (p.baseUrl ?? "https://api.anthropic.com").replace(/\/+$/, "").replace(/\/v1$/, "");
+}
+
+/** Authentication as an API version expects it (2026-10-21: `Authorization: Bearer`; 2023-06-01: `x-api-key`). */
+function authFor(apiKey: string | undefined, version: string): Record<string, string> {
+  if (!apiKey) return {};
+  return version === "2026-10-21" ? { authorization: `Bearer ${apiKey}` } : { "x-api-key": apiKey };
+}
+
+/** Anthropic's 529 (overloaded) as a 503, so it is retried and failed over like other overload answers. */
+async function send(req: Request): Promise<Response> {
+  const res = await fetch(req);
+  return res.status === 529 ? new Response(res.body, { status: 503, headers: res.headers }) : res;
+}
+
 /**
- * The `anthropic` provider: the Messages API, translated both ways. Authenticates as the configured API
- * version expects (2026-10-21: `Authorization: Bearer`; 2023-06-01: `x-api-key`). Anthropic's 529
- * (overloaded) is answered as a 503.
+ * The `anthropic` provider: the Messages API, translated both ways — or, for a `/v1/messages` client, passed
+ * through: the client's body with only the model replaced, its `anthropic-version` and `anthropic-beta`, and its
+ * query string (`?beta=true`); the answer comes back untranslated. The client's own credentials never travel.
  */
 export function anthropicAdapter(p: Config): ProviderAdapter {
-  const url = `${(p.baseUrl ?? "https://api.anthropic.com").replace(/\/+$/, "")}/v1/messages`;
-  const auth: Record<string, string> = !p.apiKey
-    ? {}
-    : p.apiVersion === "2026-10-21"
-      ? { authorization: `Bearer ${p.apiKey}` }
-      : { "x-api-key": p.apiKey };
-  return nativeAdapter({
+  const base = messagesBase(p);
+  const adapter = nativeAdapter({
     strict: p.strict,
     request(call) {
       const { body, dropped } = toAnthropicRequest(call, p);
       const headers = {
         "content-type": "application/json",
         "anthropic-version": p.apiVersion,
-        ...auth,
+        ...authFor(p.apiKey, p.apiVersion),
         ...(p.headers ?? {}),
       };
-      return { url, headers, body: JSON.stringify(body), dropped };
+      return { url: `${base}/v1/messages`, headers, body: JSON.stringify(body), dropped };
     },
     completion: (json) => fromAnthropicMessage(json),
     stream: (body, call) => translateSse(body, anthropicStream(), "msg", call.target.model),
     readError: readAnthropicError,
-    async fetch(req) {
-      const res = await fetch(req);
-      return res.status === 529 ? new Response(res.body, { status: 503, headers: res.headers }) : res;
-    },
+    fetch: send,
   });
+  return {
+    ...adapter,
+    speaks: "anthropic",
+    passthrough(call, req) {
+      const version = req.headers.get("anthropic-version") ?? p.apiVersion;
+      const headers: Record<string, string> = {
+        "content-type": "application/json",
+        "anthropic-version": version,
+      };
+      const beta = req.headers.get("anthropic-beta");
+      if (beta) headers["anthropic-beta"] = beta;
+      Object.assign(headers, authFor(p.apiKey, version), p.headers ?? {});
+      return send(
+        new Request(`${base}${req.path}${req.query}`, {
+          method: "POST",
+          headers,
+          body: replaceTopLevelString(req.body, "model", call.target.model),
+          signal: call.signal,
+        }),
+      );
+    },
+  };
 }

@@ -14,8 +14,27 @@ export interface UpstreamCall {
   env: Record<string, unknown>;
 }
 
+/** A client wire format a provider may also speak natively (passthrough). */
+export type WireFormat = "anthropic";
+
+/** The client's own request, kept for a target that speaks its wire format: sent on as it came. */
+export interface PassthroughRequest {
+  format: WireFormat;
+  /** The client's path (`/v1/messages`, `/v1/messages/count_tokens`), sent to the same path upstream. */
+  path: string;
+  /** The body text exactly as received. */
+  body: string;
+  /** The client's headers (a provider forwards only the ones it documents). */
+  headers: Headers;
+  /** The query string, e.g. `?beta=true`. */
+  query: string;
+}
+
 /** The parts of an upstream call that stay the same across targets and attempts. */
-export type CallRequest = Pick<UpstreamCall, "op" | "body" | "stream" | "env">;
+export type CallRequest = Pick<UpstreamCall, "op" | "body" | "stream" | "env"> & {
+  /** Set when the client's format could pass through to a target that speaks it. */
+  passthrough?: PassthroughRequest | undefined;
+};
 
 /**
  * What every provider implements. `send` returns the upstream answer in OpenAI wire format — a JSON body,
@@ -26,6 +45,10 @@ export type CallRequest = Pick<UpstreamCall, "op" | "body" | "stream" | "env">;
 export interface ProviderAdapter {
   send(call: UpstreamCall): Promise<Response>;
   readError(res: Response): Promise<UpstreamErrorInfo>;
+  /** The client format this provider speaks natively, if any; `passthrough` sends such a request as it came. */
+  speaks?: WireFormat;
+  /** Sends the client's own request (model replaced) and returns the provider's answer untranslated. */
+  passthrough?(call: UpstreamCall, req: PassthroughRequest): Promise<Response>;
 }
 
 /** An upstream error as read from its body. */

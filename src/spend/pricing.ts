@@ -11,6 +11,8 @@ export interface UnitPrices {
   input: number;
   cachedInput: number;
   cacheWrite: number;
+  /** Cache writes kept for an hour (Anthropic): twice the input price unless the table or config says. */
+  cacheWrite1h: number;
   output: number;
   reasoning: number;
 }
@@ -73,6 +75,7 @@ export function pricesFor(cfg: GatewayConfig, target: Target, inputTokens: numbe
       input: pico(own.input),
       cachedInput: pico(own.cachedInput ?? own.input),
       cacheWrite: pico(own.cacheWrite ?? own.input),
+      cacheWrite1h: pico(own.cacheWrite1h ?? own.input * 2),
       output: pico(own.output),
       reasoning: pico(own.reasoning ?? own.output),
     };
@@ -87,6 +90,7 @@ export function pricesFor(cfg: GatewayConfig, target: Target, inputTokens: numbe
     input: pico(input),
     cachedInput: pico(tiered(mp?.cache_read_mtok, inputTokens) ?? input),
     cacheWrite: pico(tiered(mp?.cache_write_mtok, inputTokens) ?? input),
+    cacheWrite1h: pico(input * 2),
     output: pico(output),
     reasoning: pico(output),
   };
@@ -96,10 +100,12 @@ export function pricesFor(cfg: GatewayConfig, target: Target, inputTokens: numbe
 export function costPicoUsd(u: Usage, p: UnitPrices): number {
   const plainInput = Math.max(0, u.inputTokens - u.cachedInputTokens - u.cacheWriteTokens);
   const plainOutput = Math.max(0, u.outputTokens - u.reasoningTokens);
+  const writes1h = Math.min(u.cacheWrite1hTokens ?? 0, u.cacheWriteTokens);
   return (
     plainInput * p.input +
     u.cachedInputTokens * p.cachedInput +
-    u.cacheWriteTokens * p.cacheWrite +
+    (u.cacheWriteTokens - writes1h) * p.cacheWrite +
+    writes1h * p.cacheWrite1h +
     plainOutput * p.output +
     u.reasoningTokens * p.reasoning
   );

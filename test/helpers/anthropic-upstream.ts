@@ -29,6 +29,10 @@ export interface AnthropicReply {
 export interface AnthropicRequest {
   headers: Record<string, string>;
   body: Json;
+  /** The body text exactly as received. */
+  raw: string;
+  /** Path and query, e.g. `/v1/messages?beta=true`. */
+  path: string;
 }
 
 const TOP_LEVEL = new Set([
@@ -74,7 +78,9 @@ export class FakeAnthropic implements MountedFake {
   }
 
   async handle(req: Request): Promise<Response> {
-    if (new URL(req.url).pathname !== "/v1/messages") return error(404, "not_found_error", "Not found");
+    const url = new URL(req.url);
+    const counting = url.pathname === "/v1/messages/count_tokens";
+    if (url.pathname !== "/v1/messages" && !counting) return error(404, "not_found_error", "Not found");
     const version = req.headers.get("anthropic-version");
     if (version !== "2023-06-01" && version !== "2026-10-21") {
       return error(400, "invalid_request_error", `anthropic-version: invalid or missing (${version})`);
@@ -84,18 +90,37 @@ export class FakeAnthropic implements MountedFake {
         ? /^Bearer (.+)$/.exec(req.headers.get("authorization") ?? "")?.[1]
         : req.headers.get("x-api-key");
     if (presented !== this.apiKey) return error(401, "authentication_error", "invalid x-api-key");
-    const body = (await req.json()) as Json;
-    this.requests.push({ headers: Object.fromEntries(req.headers), body });
-    const invalid = validate(body, version);
+    const raw = await req.text();
+    const body = JSON.parse(raw) as Json;
+    this.requests.push({
+      headers: Object.fromEntries(req.headers),
+      body,
+      raw,
+      path: url.pathname + url.search,
+    });
+    // count_tokens takes a messages request without max_tokens (and without stream).
+    const invalid = validate(counting ? { max_tokens: 1, ...body } : body, version, betas(req));
     if (invalid) return error(400, "invalid_request_error", invalid);
+    if (counting) return json({ input_tokens: Math.ceil(JSON.stringify(body.messages).length / 4) });
     const failure = this.failures.shift();
     if (failure) return error(failure.status, failure.type, failure.message, failure.headers);
     return body.stream === true ? stream(body, this.next) : json(message(body, this.next));
   }
 }
 
-function validate(b: Json, version: string): string | null {
-  for (const k of Object.keys(b)) if (!TOP_LEVEL.has(k)) return `${k}: Extra inputs are not permitted`;
+/** Top-level fields the API takes only with a beta header naming them (prefix of the beta's name). */
+const BETA_FIELDS: Record<string, string> = { context_management: "context-management-" };
+
+function betas(req: Request): string[] {
+  return (req.headers.get("anthropic-beta") ?? "").split(",").map((b) => b.trim());
+}
+
+function validate(b: Json, version: string, beta: string[] = []): string | null {
+  for (const k of Object.keys(b)) {
+    const needs = BETA_FIELDS[k];
+    if (needs ? !beta.some((x) => x.startsWith(needs)) : !TOP_LEVEL.has(k))
+      return `${k}: Extra inputs are not permitted`;
+  }
   if (typeof b.model !== "string") return "model: Field required";
   if (typeof b.max_tokens !== "number" || b.max_tokens < 1) return "max_tokens: Field required";
   if (version === "2026-10-21") {

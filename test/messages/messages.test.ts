@@ -275,7 +275,7 @@ describe("/v1/messages translated to other providers", () => {
     expect(answer.stop_reason).toBe("end_turn");
   });
 
-  it("round-trips through an Anthropic upstream with the SDK, streaming tool calls included", async () => {
+  it("round-trips through an Anthropic upstream with the SDK (a passthrough), streaming tool calls included", async () => {
     const claude = installUpstreams().mount("https://api.anthropic.com", new FakeAnthropic("sk-ant-test"));
     const g = gateway(
       { providers: { claude: { type: "anthropic", apiKey: "env:ANTHROPIC_API_KEY" } }, models: {} },
@@ -308,9 +308,10 @@ describe("/v1/messages translated to other providers", () => {
         { role: "user", content: [{ type: "tool_result", tool_use_id: "toolu_7", content: "25C" }] },
       ],
     });
-    expect(answer.content).toEqual([{ type: "text", text: "Warm." }]);
+    // The upstream's answer as it came (its `citations: null` included), and the SDK's request as it was sent.
+    expect(answer.content).toEqual([{ type: "text", text: "Warm.", citations: null }]);
     expect(claude.requests.at(-1)?.body.messages).toEqual([
-      { role: "user", content: [{ type: "text", text: "Lima?" }] },
+      { role: "user", content: "Lima?" },
       {
         role: "assistant",
         content: [{ type: "tool_use", id: "toolu_7", name: "get_weather", input: { city: "Lima", days: 2 } }],

@@ -38,6 +38,8 @@ function input(json: unknown, headers: Record<string, string> = {}): CallInput {
     token: null,
     headers: new Headers(headers),
     json,
+    raw: JSON.stringify(json),
+    query: "",
     signal: new AbortController().signal,
   };
 }

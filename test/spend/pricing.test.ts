@@ -37,6 +37,7 @@ describe("Pricing in integers", () => {
       input: 400_000,
       cachedInput: 100_000,
       cacheWrite: 500_000,
+      cacheWrite1h: 800_000,
       output: 1_600_000,
       reasoning: 2_000_000,
     };
@@ -58,6 +59,7 @@ describe("Pricing in integers", () => {
       input: 400_000,
       cachedInput: 100_000,
       cacheWrite: 400_000,
+      cacheWrite1h: 800_000,
       output: 1_600_000,
       reasoning: 1_600_000,
     });
@@ -74,6 +76,7 @@ describe("Pricing in integers", () => {
       input: 37_500,
       cachedInput: 37_500,
       cacheWrite: 37_500,
+      cacheWrite1h: 75_000,
       output: 150_000,
       reasoning: 150_000,
     });

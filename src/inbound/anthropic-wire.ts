@@ -1,0 +1,150 @@
+import { CUT_MESSAGE, completionBody } from "../formats/chunks";
+import { formatSse, SseParser } from "../formats/sse";
+import type { Usage } from "../formats/usage";
+import type { StreamOutcome } from "../pipeline/stream";
+import { fromAnthropicMessage } from "../providers/anthropic";
+import type { WatchedWire } from "./types";
+
+type Json = Record<string, unknown>;
+
+const n = (v: unknown): number => (typeof v === "number" && Number.isFinite(v) ? v : 0);
+
+/**
+ * Anthropic usage → the gateway's: input counts cache reads and writes too (Anthropic's `input_tokens` leaves
+ * them out); writes split into the 5-minute and the 1-hour kind (`cache_creation`), each priced at its rate.
+ */
+export function anthropicUsage(u: unknown): Usage | null {
+  if (typeof u !== "object" || u === null) return null;
+  const o = u as Json;
+  const read = n(o.cache_read_input_tokens);
+  const split = (o.cache_creation ?? {}) as Json;
+  const oneHour = n(split.ephemeral_1h_input_tokens);
+  const write = Math.max(n(o.cache_creation_input_tokens), n(split.ephemeral_5m_input_tokens) + oneHour);
+  return {
+    inputTokens: n(o.input_tokens) + read + write,
+    outputTokens: n(o.output_tokens),
+    cachedInputTokens: read,
+    cacheWriteTokens: write,
+    cacheWrite1hTokens: oneHour,
+    reasoningTokens: 0,
+  };
+}
+
+/** A passthrough's JSON answer in the canonical form (what the cache and other stages read). */
+export function canonicalOfMessage(json: unknown): string {
+  return JSON.stringify(completionBody(fromAnthropicMessage(json)));
+}
+
+/**
+ * Passes an Anthropic SSE stream to the client byte for byte while reading its usage (`message_start`, then
+ * `message_delta`, whose counts win), its end (`message_stop`) and its `error` events. A stream that breaks off
+ * or ends without either gets one `event: error` (`api_error`, the cut message), as Anthropic's SDKs expect.
+ * With `assemble`, the message is rebuilt from its blocks for the stages that want the answer whole.
+ */
+export function watchAnthropicStream(upstream: ReadableStream<Uint8Array>, assemble: boolean): WatchedWire {
+  let usage: Json = {};
+  let completed = false;
+  let error: string | null = null;
+  let streamedChars = 0;
+  let message: Json | null = null;
+  const blocks = new Map<number, Json & { json?: string }>();
+  let settle!: (v: StreamOutcome & { text: string | null }) => void;
+  const done = new Promise<StreamOutcome & { text: string | null }>((r) => {
+    settle = r;
+  });
+
+  const parser = new SseParser((e) => {
+    let d: Json;
+    try {
+      d = JSON.parse(e.data) as Json;
+    } catch {
+      return;
+    }
+    switch (d.type) {
+      case "message_start":
+        message = (d.message ?? {}) as Json;
+        usage = { ...((message.usage as Json | undefined) ?? {}) };
+        break;
+      case "content_block_start":
+        if (assemble) blocks.set(n(d.index), { ...((d.content_block ?? {}) as Json) });
+        break;
+      case "content_block_delta": {
+        const delta = (d.delta ?? {}) as Json;
+        const piece = String(delta.text ?? delta.partial_json ?? delta.thinking ?? "");
+        streamedChars += piece.length;
+        const b = blocks.get(n(d.index));
+        if (!b) break;
+        if (delta.type === "text_delta") b.text = String(b.text ?? "") + piece;
+        else if (delta.type === "thinking_delta") b.thinking = String(b.thinking ?? "") + piece;
+        else if (delta.type === "input_json_delta") b.json = (b.json ?? "") + piece;
+        break;
+      }
+      case "message_delta":
+        usage = { ...usage, ...((d.usage as Json | undefined) ?? {}) };
+        if (message) message.stop_reason = (d.delta as Json | undefined)?.stop_reason ?? message.stop_reason;
+        break;
+      case "message_stop":
+        completed = true;
+        break;
+      case "error":
+        error = String(((d.error ?? {}) as Json).type ?? "api_error");
+        break;
+    }
+  });
+
+  const whole = (): string | null => {
+    if (!assemble || !completed || !message) return null;
+    const content = [...blocks.entries()]
+      .sort(([a], [b]) => a - b)
+      .map(([, { json, ...b }]) =>
+        b.type === "tool_use" ? { ...b, input: json ? JSON.parse(json) : {} } : b,
+      );
+    try {
+      return canonicalOfMessage({ ...message, content, usage });
+    } catch {
+      return null;
+    }
+  };
+  const finish = () =>
+    settle({ usage: anthropicUsage(message ? usage : null), completed, streamedChars, error, text: whole() });
+
+  const decoder = new TextDecoder();
+  const reader = upstream.getReader();
+  const cutEvent = () =>
+    new TextEncoder().encode(
+      formatSse(
+        JSON.stringify({ type: "error", error: { type: "api_error", message: CUT_MESSAGE } }),
+        "error",
+      ),
+    );
+  const body = new ReadableStream<Uint8Array>(
+    {
+      async pull(controller) {
+        try {
+          const { done: ended, value } = await reader.read();
+          if (!ended) {
+            controller.enqueue(value);
+            parser.push(decoder.decode(value, { stream: true }));
+            return;
+          }
+          parser.push(decoder.decode());
+          parser.end();
+        } catch {
+          // The upstream broke off: fall through to the cut event.
+        }
+        if (!completed && error === null) {
+          error = "upstream_stream_cut";
+          controller.enqueue(cutEvent());
+        }
+        finish();
+        controller.close();
+      },
+      async cancel(reason) {
+        finish();
+        await reader.cancel(reason);
+      },
+    },
+    { highWaterMark: 0 },
+  );
+  return { body, done };
+}
