@@ -134,7 +134,9 @@ function validate(b: Json, version: string, beta: string[] = []): string | null 
   let first = true;
   for (const [i, m] of (b.messages as Json[]).entries()) {
     if (m.role === "system") {
-      if (version !== "2026-10-21") return `messages.${i}.role: Input should be 'user' or 'assistant'`;
+      // Taken under 2026-10-21, or with the mid-conversation-system beta (Claude Code sends it).
+      if (version !== "2026-10-21" && !beta.some((x) => x.startsWith("mid-conversation-system-")))
+        return `messages.${i}.role: Input should be 'user' or 'assistant'`;
       continue;
     }
     if (m.role !== "user" && m.role !== "assistant")
