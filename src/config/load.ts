@@ -26,7 +26,7 @@ function parse(raw: string): Result {
 }
 
 /** Provider fields that may hold `env:NAME` references (besides `headers` values). */
-const SECRET_FIELDS = ["apiKey", "accessKeyId", "secretAccessKey", "sessionToken"] as const;
+const SECRET_FIELDS = ["apiKey", "accessKeyId", "secretAccessKey", "sessionToken", "serviceAccount"] as const;
 
 /** Replaces every `env:NAME` value in a provider with the variable's value; a missing one is an error. */
 function resolveSecrets(cfg: GatewayConfig, vars: Record<string, unknown>): Result {

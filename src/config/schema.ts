@@ -69,6 +69,25 @@ const bedrockProvider = z.strictObject({
   sessionToken: secretRef.optional(),
 });
 
+/** Google Cloud Vertex AI: Gemini and Claude models, authenticated with a service account. */
+const vertexProvider = z.strictObject({
+  type: z.literal("vertex"),
+  baseUrl: common.baseUrl,
+  headers: common.headers,
+  models: common.models,
+  strict: common.strict,
+  /** The Google Cloud project id. */
+  project: z.string().regex(/^[a-z0-9][a-z0-9.:-]*$/, "a Google Cloud project id, e.g. my-project"),
+  /** A Vertex region (`us-central1`, `europe-west4`, `us-east5`, …) or `global`. */
+  region: z
+    .string()
+    .regex(/^(global|[a-z]+-[a-z]+[0-9]+)$/, "a Vertex region such as us-central1, or global"),
+  /** The service-account key file's JSON text, usually `env:NAME`. */
+  serviceAccount: secretRef,
+  /** Claude models: `max_tokens` sent when the client gives none (the Messages API requires it). */
+  defaultMaxTokens: z.number().int().min(1).default(4096),
+});
+
 const workersAiProvider = z.strictObject({
   type: z.literal("workers-ai"),
   ...common,
@@ -83,6 +102,7 @@ export const providerSchema = z.discriminatedUnion("type", [
   anthropicProvider,
   geminiProvider,
   bedrockProvider,
+  vertexProvider,
   workersAiProvider,
   mockProvider,
 ]);

@@ -1,7 +1,18 @@
 /**
- * Edits to JSON text that leave every other byte as it was: passthrough replaces the model name in the
- * client's body without re-serializing the rest (key order, spacing, numbers, escapes all kept).
+ * Edits to JSON object text that leave every other byte as it was: passthrough replaces (or, for Vertex,
+ * removes) the model in the client's body without re-serializing the rest (key order, spacing, numbers and
+ * escapes all kept).
  */
+
+interface Member {
+  key: string;
+  /** Where the member's key starts and its value starts and ends (exclusive). */
+  start: number;
+  valueStart: number;
+  valueEnd: number;
+}
+
+const WS = /\s/;
 
 /** The end (exclusive) of the JSON string starting at `i` (a `"`). */
 function stringEnd(text: string, i: number): number {
@@ -12,40 +23,84 @@ function stringEnd(text: string, i: number): number {
   throw new SyntaxError("unterminated string");
 }
 
+/** The end (exclusive) of the JSON value starting at `i`. */
+function valueEnd(text: string, i: number): number {
+  if (text[i] === '"') return stringEnd(text, i);
+  if (text[i] === "{" || text[i] === "[") {
+    let depth = 0;
+    for (let j = i; j < text.length; j++) {
+      const ch = text[j];
+      if (ch === '"') j = stringEnd(text, j) - 1;
+      else if (ch === "{" || ch === "[") depth++;
+      else if (ch === "}" || ch === "]") {
+        depth--;
+        if (depth === 0) return j + 1;
+      }
+    }
+    throw new SyntaxError("unterminated value");
+  }
+  let j = i;
+  while (j < text.length && !/[,}\]\s]/.test(text[j] ?? "")) j++;
+  return j;
+}
+
+const skip = (text: string, i: number) => {
+  let j = i;
+  while (WS.test(text[j] ?? "")) j++;
+  return j;
+};
+
+/** The top-level members of a JSON object text, in order; throws when it is not one. */
+function members(text: string): Member[] {
+  const out: Member[] = [];
+  let i = skip(text, 0);
+  if (text[i] !== "{") throw new SyntaxError("not a JSON object");
+  i = skip(text, i + 1);
+  while (text[i] === '"') {
+    const keyEnd = stringEnd(text, i);
+    const key = JSON.parse(text.slice(i, keyEnd)) as string;
+    const colon = skip(text, keyEnd);
+    if (text[colon] !== ":") throw new SyntaxError("expected ':'");
+    const valueStart = skip(text, colon + 1);
+    const end = valueEnd(text, valueStart);
+    out.push({ key, start: i, valueStart, valueEnd: end });
+    i = skip(text, end);
+    if (text[i] !== ",") break;
+    i = skip(text, i + 1);
+  }
+  return out;
+}
+
 /**
- * Replaces the value of top-level string field `key` of the JSON object text `text` with `value`; returns
- * the text unchanged when the field is absent or not a string. Nested fields of the same name are untouched.
+ * Replaces the value of top-level string field `key` with `value`; the text is unchanged when the field is
+ * absent or not a string. Nested fields of the same name are untouched.
  *
  * @example replaceTopLevelString('{"model": "a", "x": {"model": "b"}}', "model", "c") // '{"model": "c", "x": {"model": "b"}}'
  */
 export function replaceTopLevelString(text: string, key: string, value: string): string {
-  let depth = 0;
-  let expectKey = false;
-  for (let i = 0; i < text.length; i++) {
-    const ch = text[i];
-    if (ch === '"') {
-      const end = stringEnd(text, i);
-      if (depth === 1 && expectKey) {
-        const name = JSON.parse(text.slice(i, end)) as string;
-        let j = end;
-        while (/\s/.test(text[j] ?? "")) j++;
-        if (text[j] !== ":") throw new SyntaxError("expected ':'");
-        j++;
-        while (/\s/.test(text[j] ?? "")) j++;
-        if (name === key && text[j] === '"') {
-          const valueEnd = stringEnd(text, j);
-          return text.slice(0, j) + JSON.stringify(value) + text.slice(valueEnd);
-        }
-        expectKey = false;
-        i = j - 1;
-        continue;
-      }
-      i = end - 1;
-    } else if (ch === "{" || ch === "[") {
-      depth++;
-      expectKey = ch === "{" && depth === 1;
-    } else if (ch === "}" || ch === "]") depth--;
-    else if (ch === "," && depth === 1) expectKey = true;
-  }
-  return text;
+  const m = members(text).find((x) => x.key === key);
+  if (!m || text[m.valueStart] !== '"') return text;
+  return text.slice(0, m.valueStart) + JSON.stringify(value) + text.slice(m.valueEnd);
+}
+
+/** Removes top-level field `key` (and its comma); unchanged when absent. */
+export function removeTopLevel(text: string, key: string): string {
+  const all = members(text);
+  const at = all.findIndex((x) => x.key === key);
+  const m = all[at];
+  if (!m) return text;
+  const next = all[at + 1];
+  if (next) return text.slice(0, m.start) + text.slice(next.start);
+  const prev = all[at - 1];
+  return prev
+    ? text.slice(0, prev.valueEnd) + text.slice(m.valueEnd)
+    : text.slice(0, m.start) + text.slice(m.valueEnd);
+}
+
+/** Adds top-level field `key` with `value` (JSON-encoded) first in the object. */
+export function prependTopLevel(text: string, key: string, value: unknown): string {
+  const open = skip(text, 0);
+  const rest = skip(text, open + 1);
+  const sep = text[rest] === "}" ? "" : ",";
+  return `${text.slice(0, open + 1)}${JSON.stringify(key)}:${JSON.stringify(value)}${sep}${text.slice(open + 1)}`;
 }

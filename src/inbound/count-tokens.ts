@@ -38,12 +38,14 @@ export async function countTokens(c: Context<AppEnv>): Promise<Response> {
           query: new URL(c.req.url).search,
         },
       )
-      .catch(() => {
+      .catch((e) => {
+        if (e instanceof GatewayError) throw e;
         throw new GatewayError(
           "upstream_unreachable",
           `Provider '${target.providerName}' could not be reached.`,
         );
       });
+    if (!res) continue; // a target that cannot count (Vertex): the next, else the estimate
     return new Response(res.body, {
       status: res.status,
       headers: {

@@ -56,10 +56,11 @@ export async function callUpstream(
       let retryAfterMs: number | undefined;
       try {
         const call = { ...request, target, signal: ctrl.signal };
-        const res = native ? await native.send(call, native.req) : await adapter.send(call);
+        const passed = native ? await native.send(call, native.req) : null;
+        const res = passed ?? (await adapter.send(call));
         clearTimeout(timer); // timeoutMs runs until the headers; reading the answer is not cut by it
         if (res.ok) {
-          const wire = native?.req.format ?? null;
+          const wire = passed && native ? native.req.format : null;
           const answer = await checkAnswer(res, request.op, request.stream, target.providerName, wire);
           return { ...answer, target, retries: tries - 1, passthrough: wire !== null };
         }

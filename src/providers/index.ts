@@ -6,6 +6,7 @@ import { mockFetch } from "./mock";
 import { bearer, openAIWire, v1Url } from "./openai";
 import { PRESETS } from "./presets";
 import type { ProviderAdapter } from "./types";
+import { vertexAdapter } from "./vertex";
 import { workersAiAdapter } from "./workers-ai";
 
 const adapters = new WeakMap<ProviderConfig, ProviderAdapter>();
@@ -57,6 +58,8 @@ function build(p: ProviderConfig): ProviderAdapter {
       return geminiAdapter(p);
     case "bedrock":
       return bedrockAdapter(p);
+    case "vertex":
+      return vertexAdapter(p);
     case "workers-ai":
       return workersAiAdapter(p);
     case "mock":

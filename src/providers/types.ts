@@ -47,8 +47,11 @@ export interface ProviderAdapter {
   readError(res: Response): Promise<UpstreamErrorInfo>;
   /** The client format this provider speaks natively, if any; `passthrough` sends such a request as it came. */
   speaks?: WireFormat;
-  /** Sends the client's own request (model replaced) and returns the provider's answer untranslated. */
-  passthrough?(call: UpstreamCall, req: PassthroughRequest): Promise<Response>;
+  /**
+   * Sends the client's own request (model replaced) and returns the provider's answer untranslated; null when
+   * this target cannot take it as it is (then `send` translates).
+   */
+  passthrough?(call: UpstreamCall, req: PassthroughRequest): Promise<Response | null>;
 }
 
 /** An upstream error as read from its body. */

@@ -21,8 +21,11 @@ export interface UnitPrices {
 const pico = (usdPerMtok: number) => Math.round(usdPerMtok * 1_000_000);
 
 /** Sluice provider → the price table's provider id (OpenAI-compatible presets by preset name). */
-function tableProvider(p: ProviderConfig): string | undefined {
+function tableProvider(p: ProviderConfig, model: string): string | undefined {
   switch (p.type) {
+    case "vertex":
+      // Vertex serves Google's models and Anthropic's (at Anthropic's list prices).
+      return model.startsWith("claude-") ? "anthropic" : "google";
     case "openai":
     case "anthropic":
       return p.type;
@@ -80,9 +83,10 @@ export function pricesFor(cfg: GatewayConfig, target: Target, inputTokens: numbe
       reasoning: pico(own.reasoning ?? own.output),
     };
   }
-  const providerId = tableProvider(target.provider);
+  const providerId = tableProvider(target.provider, target.model);
   if (!providerId) return null;
-  const mp = tablePrices(providerId, target.model);
+  // Vertex names Claude models with a version date (`claude-sonnet-4-5@20250929`); the table does not.
+  const mp = tablePrices(providerId, target.model.replace(/@\d{8}$/, ""));
   const input = tiered(mp?.input_mtok, inputTokens);
   const output = tiered(mp?.output_mtok, inputTokens);
   if (input === undefined || output === undefined) return null;

@@ -17,7 +17,12 @@ const usage = (inputTokens: number, outputTokens: number, cached = 0, write = 0,
 
 const cfg = (extra: Json = {}): GatewayConfig =>
   configSchema.parse({
-    providers: { openai: { type: "openai" }, claude: { type: "anthropic" }, mock: { type: "mock" } },
+    providers: {
+      openai: { type: "openai" },
+      claude: { type: "anthropic" },
+      mock: { type: "mock" },
+      gcp: { type: "vertex", project: "p", region: "us-east5", serviceAccount: "{}" },
+    },
     ...extra,
   });
 const target = (c: GatewayConfig, providerName: string, model: string): Target => ({
@@ -65,6 +70,15 @@ describe("Pricing in integers", () => {
     });
     expect(pricesFor(c, target(c, "claude", "claude-sonnet-4-5"), 1000)?.input).toBe(3_000_000);
     expect(pricesFor(c, target(c, "claude", "claude-sonnet-4-5"), 250_000)?.input).toBe(6_000_000);
+    // Vertex: Claude at Anthropic's prices (its dated model names too), Gemini at Google's.
+    expect(pricesFor(c, target(c, "gcp", "claude-sonnet-4-5@20250929"), 1000)?.input).toBe(3_000_000);
+    expect(pricesFor(c, target(c, "gcp", "gemini-2.5-flash"), 1000)?.input).toBeGreaterThan(0);
+  });
+
+  it("prices 1-hour cache writes apart from 5-minute ones", () => {
+    const p = { input: 3, cachedInput: 1, cacheWrite: 4, cacheWrite1h: 6, output: 15, reasoning: 15 };
+    const u = { ...usage(1000, 10, 100, 300), cacheWrite1hTokens: 200 };
+    expect(costPicoUsd(u, p)).toBe(600 * 3 + 100 * 1 + 100 * 4 + 200 * 6 + 10 * 15);
   });
 
   it("lets config prices win, and leaves an unknown model unpriced rather than free", () => {
