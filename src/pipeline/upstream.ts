@@ -1,3 +1,4 @@
+import { affinityOrder, cacheAffinity } from "../config/affinity";
 import { orderTargets, type Route, type Target } from "../config/resolve";
 import { GatewayError } from "../http/errors";
 import { adapterFor } from "../providers";
@@ -25,7 +26,8 @@ const FINAL = new Set([400, 413, 422]);
 const MAX_RETRY_AFTER_MS = 10_000;
 
 /**
- * Sends a call along a route: each target in turn (fallback order, or weighted draw for loadbalance), each
+ * Sends a call along a route: each target in turn (fallback order; for loadbalance a weighted draw, or the
+ * order its prompt prefix hashes to, see config/affinity.ts), each
  * tried up to `retry.attempts` times on retryable failures, each attempt given `timeoutMs` to answer with
  * headers. Returns the first 2xx; throws the last failure (an upstream error keeps its status and message).
  * A client disconnect aborts the attempt in flight and stops.
@@ -37,7 +39,11 @@ export async function callUpstream(
 ): Promise<UpstreamSuccess> {
   let last: GatewayError | undefined;
   let tries = 0;
-  for (const target of orderTargets(route)) {
+  // Load balancing keeps a conversation on the target that holds its prompt cache.
+  const affinity =
+    route.strategy === "loadbalance" && route.targets.length > 1 ? cacheAffinity(request.body) : null;
+  const order = affinity ? affinityOrder(route, affinity) : orderTargets(route);
+  for (const target of order) {
     const adapter = adapterFor(target.provider);
     // A target that speaks the client's format gets the client's request as it came (passthrough).
     const native =

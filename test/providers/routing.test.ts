@@ -1,4 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { affinityOrder, cacheAffinity } from "../../src/config/affinity";
 import { orderTargets, type Route, type Target } from "../../src/config/resolve";
 import { gateway, post } from "../helpers/gateway";
 import { type FakeUpstream, installUpstreams } from "../helpers/upstream";
@@ -281,5 +282,52 @@ describe("loadbalance", () => {
     // Every call that drew openai first fell back to groq.
     expect(a.requests.length).toBeGreaterThan(0);
     expect(retries.filter((r) => r === "1")).toHaveLength(a.requests.length);
+  });
+});
+
+describe("cache-aware load balancing", () => {
+  it("keeps a conversation's prompt prefix on one target, and spreads prefixes by weight", () => {
+    const t = (model: string, weight: number) => ({ providerName: "p", model, weight }) as unknown as Target;
+    const route = { strategy: "loadbalance", targets: [t("a", 3), t("b", 1)] } as unknown as Route;
+    const first = (k: string) => affinityOrder(route, k)[0]?.model;
+    expect(new Set(Array.from({ length: 10 }, () => first("prefix:you are a coding agent"))).size).toBe(1);
+    const counts: Record<string, number> = { a: 0, b: 0 };
+    for (let i = 0; i < 4000; i++) counts[first(`prefix:system prompt ${i}`) as string]++;
+    expect(counts.a / 4000).toBeGreaterThan(0.71);
+    expect(counts.a / 4000).toBeLessThan(0.79);
+    expect(affinityOrder(route, "x")).toHaveLength(2);
+  });
+
+  it("takes the client's prompt_cache_key, else the leading system messages and the tools", () => {
+    const system = [{ role: "system", content: "Be brief." }];
+    expect(cacheAffinity({ prompt_cache_key: "conv-1", messages: system })).toBe("key:conv-1");
+    expect(cacheAffinity({ messages: [...system, { role: "user", content: "a" }] })).toBe(
+      cacheAffinity({ messages: [...system, { role: "user", content: "b" }] }),
+    );
+    expect(cacheAffinity({ messages: [{ role: "user", content: "a" }] })).toBeNull();
+  });
+
+  it("sends every turn of a conversation to the same target, and fails over when it fails", async () => {
+    const { g, key } = await setup({ strategy: "loadbalance" });
+    const turn = (n: number) =>
+      chat(key, {
+        messages: [
+          { role: "system", content: "You are Sluice's agent." },
+          { role: "user", content: `turn ${n}` },
+        ],
+      });
+    const served = new Set<string>();
+    for (let i = 0; i < 12; i++) {
+      const res = await g.fetch("/v1/chat/completions", turn(i));
+      served.add(res.headers.get("x-sluice-provider") ?? "");
+      await res.text();
+    }
+    expect(served.size).toBe(1);
+    const sticky = [...served][0];
+    (sticky === "openai" ? a : b).failNext(1, { status: 503 });
+    const res = await g.fetch("/v1/chat/completions", turn(99));
+    expect(res.status).toBe(200);
+    expect(res.headers.get("x-sluice-provider")).not.toBe(sticky);
+    expect(res.headers.get("x-sluice-retries")).toBe("1");
   });
 });
