@@ -5,7 +5,7 @@ import { KeyStore } from "../keys/store";
 import { durableObjectLimiters } from "../limits/durable-object";
 import type { LimiterObjects } from "../limits/interface";
 import { TeamStore } from "../limits/teams";
-import { recordCall } from "../spend/client";
+import { bufferSink } from "../spend/sink/buffer";
 import type { CallRecord } from "../spend/record";
 import type { Stage } from "./stage";
 
@@ -18,7 +18,7 @@ export interface Services {
   config: GatewayConfig;
   /** Keeps the isolate alive for work after the response (`ctx.waitUntil`). */
   waitUntil(work: Promise<unknown>): void;
-  /** The spend sink: a call's record, durable once the promise settles (see spend/client.ts). */
+  /** The spend sink's record (spend/sink/): a call's record, durable once the promise settles. */
   record(rec: CallRecord): Promise<void>;
   /** The stages every call passes through, in order (see stage.ts): the response cache when configured. */
   stages: readonly Stage[];
@@ -54,7 +54,7 @@ export function buildServices(
     env,
     config,
     waitUntil: (work) => ctx.waitUntil(work),
-    record: (rec) => recordCall(env, config, rec),
+    record: bufferSink(env, config).record,
     stages: stagesOf(cache),
     cache,
     ...stores,

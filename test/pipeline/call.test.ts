@@ -9,7 +9,7 @@ import { runCall } from "../../src/pipeline/call";
 import type { CallInput } from "../../src/pipeline/input";
 import { buildServices, type Services } from "../../src/pipeline/services";
 import type { Stage, StageCall, StageOutcome } from "../../src/pipeline/stage";
-import type { CallRecord } from "../../src/spend/record";
+import { memorySink } from "../../src/spend/sink/memory";
 
 /** The pipeline called as a background job or a test would: no Hono, no HTTP, services built by hand. */
 
@@ -47,16 +47,10 @@ function input(json: unknown, headers: Record<string, string> = {}): CallInput {
 /** Services over the test bindings (the repo's default config: mock providers), recording into `records`. */
 function services(stages: Stage[] = []) {
   const ctx = createExecutionContext();
-  const records: CallRecord[] = [];
+  const sink = memorySink();
   const base = buildServices(env as unknown as Env, loadConfig(env as unknown as Env), ctx);
-  const s: Services = {
-    ...base,
-    stages,
-    record: async (rec) => {
-      records.push(rec);
-    },
-  };
-  return { s, records, done: () => waitOnExecutionContext(ctx) };
+  const s: Services = { ...base, stages, record: sink.record };
+  return { s, records: sink.records, done: () => waitOnExecutionContext(ctx) };
 }
 
 const hello = { model: "mock/echo", messages: [{ role: "user", content: "hello" }] };

@@ -1,7 +1,8 @@
-import type { GatewayConfig } from "../config/schema";
-import type { Env } from "../env";
-import type { CallRecord } from "./record";
-import { type SpendRow, toSpendRow } from "./row";
+import type { GatewayConfig } from "../../config/schema";
+import type { Env } from "../../env";
+import type { CallRecord } from "../record";
+import { type SpendRow, toSpendRow } from "../row";
+import type { SpendSink } from "./interface";
 
 const ATTEMPTS = 3;
 /** Rows of calls ending within this window in one isolate travel to the buffer together (one RPC). */
@@ -17,7 +18,7 @@ interface Batch {
 const open = new WeakMap<object, Batch>();
 
 /**
- * Hands a call record to the spend ledger (call it inside `waitUntil`): one structured log line (visible in
+ * The spend sink over the ledger's SpendBuffer Durable Objects. A record (call it inside `waitUntil`) goes: one structured log line (visible in
  * `wrangler tail`), then the row joins this isolate's open batch. The request that opened a batch sends it
  * after `BATCH_WINDOW_MS` (or when it is full) in one RPC to a random SpendBuffer shard, retried on other
  * shards; its promise settles with that send, so its `waitUntil` keeps the isolate alive until every row of the
@@ -26,7 +27,11 @@ const open = new WeakMap<object, Batch>();
  * left waiting on nothing of its own is reported as hung). If every attempt fails, the rows are logged whole
  * as `sluice.spend.unbuffered`.
  */
-export function recordCall(env: Env, cfg: GatewayConfig, rec: CallRecord): Promise<void> {
+export function bufferSink(env: Env, cfg: GatewayConfig): SpendSink {
+  return { record: (rec) => recordCall(env, cfg, rec) };
+}
+
+function recordCall(env: Env, cfg: GatewayConfig, rec: CallRecord): Promise<void> {
   console.log(JSON.stringify({ event: "sluice.call", ...rec }));
   const row = toSpendRow(rec);
   const current = open.get(env);
