@@ -12,6 +12,8 @@ export interface CacheEntry {
   createdAt: number;
   /** When it stops being served (ms), whatever the store still holds. */
   expiresAt: number;
+  /** Adaptive thresholds: the similarity a semantic match needs to use this entry, raised by failed checks. */
+  threshold?: number;
   /** The last user turn as asked, for the semantic tier's lexical check (semantic entries only; in the value, never a key). */
   question?: string;
 }

@@ -17,7 +17,7 @@ import {
 import { lexicalMismatch } from "./semantic/lexical";
 import { DEFAULT_THRESHOLD } from "./semantic/similarity";
 import type { SemanticTier } from "./semantic/tier";
-import type { EntryMeta, ResponseStore } from "./store/interface";
+import { type EntryMeta, MIN_TTL_SECONDS, type ResponseStore } from "./store/interface";
 
 /** A decision of the semantic tier worth counting: a shadow would-be hit, or a verified hit's outcome. */
 export interface CacheEvent {
@@ -51,8 +51,11 @@ interface Plan {
   leader: boolean;
   semantic: { fp: string; question: string; vector: number[] | null } | null;
   /** A semantic hit sent upstream to be checked against the cached answer. */
-  verify: { entryKey: string; vectorId: string; answer: string; score: number } | null;
+  verify: { entryKey: string; vectorId: string; entry: CacheEntry; score: number } | null;
 }
+
+/** How far above a failed match's score an adaptive entry's own threshold moves. */
+const THRESHOLD_STEP = 0.02;
 
 /** A second write to one KV key within this time is skipped (KV takes about one write per key per second). */
 const WRITE_GAP_MS = 1000;
@@ -115,6 +118,8 @@ export function cacheStage(deps: CacheDeps): Stage {
         const key = entryKey(plan.scope.hash, plan.aliasHash, c.key);
         const entry = await read(key);
         if (!entry?.question) continue;
+        // An entry that answered wrongly before asks for a closer match (adaptive thresholds).
+        if (entry.threshold !== undefined && c.score < entry.threshold) continue;
         if (lexicalMismatch(entry.question, sem.question) !== null) continue;
         return { entry, key, candidate: c };
       }
@@ -138,7 +143,7 @@ export function cacheStage(deps: CacheDeps): Stage {
       plan.verify = {
         entryKey: found.key,
         vectorId: found.candidate.id,
-        answer: found.entry.answer,
+        entry: found.entry,
         score: found.candidate.score,
       };
       return null;
@@ -288,7 +293,7 @@ export function cacheStage(deps: CacheDeps): Stage {
   async function checkVerified(plan: Plan, call: StageCall, outcome: StageOutcome): Promise<void> {
     const v = plan.verify;
     if (!v || !outcome.completed || !outcome.text) return;
-    const agree = answersAgree(v.answer, outcome.text);
+    const agree = answersAgree(v.entry.answer, outcome.text);
     await deps.events({
       kind: agree ? "verified" : "false_hit",
       alias: call.route.requested,
@@ -297,6 +302,16 @@ export function cacheStage(deps: CacheDeps): Stage {
     });
     if (agree) return;
     try {
+      const left = Math.floor((v.entry.expiresAt - now()) / 1000);
+      if (plan.cfg.adaptive && left >= MIN_TTL_SECONDS) {
+        // vCache-style: the entry stays, but only a match closer than the one that failed may use it again.
+        const threshold = Math.min(1, Math.max(v.entry.threshold ?? 0, v.score + THRESHOLD_STEP));
+        await deps.store.put(v.entryKey, JSON.stringify({ ...v.entry, threshold }), {
+          ttlSeconds: left,
+          metadata: { a: plan.aliasHash, c: v.entry.createdAt },
+        });
+        return;
+      }
       await Promise.all([
         deps.store.delete(v.entryKey),
         deps.semantic?.remove(plan.scope.hash, [v.vectorId]),

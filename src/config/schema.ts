@@ -131,6 +131,8 @@ export const aliasCacheSchema = z.strictObject({
   shadow: z.boolean().default(false),
   /** Share of semantic hits also sent upstream to check the cached answer (failed checks evict it). */
   verifyRate: z.number().min(0).max(1).default(0),
+  /** A failed check raises the entry's own threshold above the failed match's score instead of evicting it. */
+  adaptive: z.boolean().default(false),
   /** Conversations with more user turns than this skip the semantic tier. */
   maxTurns: z.number().int().min(1).max(100).default(4),
   /** Answers that call tools: cached in both tiers, in the exact tier only (default), or never. */

@@ -5,8 +5,8 @@ import { KeyStore } from "../keys/store";
 import { durableObjectLimiters } from "../limits/durable-object";
 import type { LimiterObjects } from "../limits/interface";
 import { TeamStore } from "../limits/teams";
-import { bufferSink } from "../spend/sink/buffer";
 import type { CallRecord } from "../spend/record";
+import { bufferSink } from "../spend/sink/buffer";
 import type { Stage } from "./stage";
 
 /**

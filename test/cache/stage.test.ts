@@ -126,3 +126,94 @@ describe("the semantic tier's ports", () => {
     );
   });
 });
+
+describe("adaptive thresholds", () => {
+  it("keep an entry whose check failed but ask closer matches of it from then on", async () => {
+    let now = Date.UTC(2026, 11, 1);
+    const clock = () => now;
+    const sleep = async (ms: number) => {
+      now += ms;
+    };
+    const store = memoryStore(clock);
+    const added: { key: string }[] = [];
+    let score = 0.9;
+    const tier = {
+      embedder: { id: "fake", dimensions: 1, embed: async () => [[1]] },
+      embed: async () => [1],
+      candidates: async () => added.map((a) => ({ id: "v1", key: a.key, score })),
+      add: async (v: { key: string }) => {
+        added.push(v);
+      },
+      remove: async () => {},
+    } as unknown as SemanticTier;
+    const events: string[] = [];
+    const config = configSchema.parse({
+      providers: { p: { type: "mock" } },
+      models: {
+        faq: {
+          targets: [{ provider: "p", model: "echo" }],
+          cache: { mode: "semantic", verifyRate: 1, adaptive: true, threshold: 0.8 },
+        },
+      },
+    });
+    const stage = cacheStage({
+      store,
+      semantic: tier,
+      settings: config.cache,
+      events: async (e) => {
+        events.push(`${e.kind}@${e.score}`);
+      },
+      inflight: new InFlight(clock, sleep),
+      now: clock,
+      sleep,
+      random: () => 0,
+    });
+    const call = (question: string): StageCall => ({
+      requestId: `req_${crypto.randomUUID()}`,
+      keyId: "key_adaptive",
+      team: null,
+      endUser: null,
+      op: "chat",
+      route: resolveModel(config, "faq"),
+      body: { model: "faq", messages: [{ role: "user", content: question }] },
+      stream: false,
+      headers: new Headers(),
+      dropped: [],
+      notes: { cache: "BYPASS", headers: {}, wantsText: false },
+    });
+    const answer = (text: string) =>
+      JSON.stringify({
+        id: "x",
+        object: "chat.completion",
+        choices: [{ index: 0, message: { role: "assistant", content: text }, finish_reason: "stop" }],
+      });
+    const outcome = (text: string) => ({
+      text: answer(text),
+      usage: null,
+      completed: true,
+      costPicoUsd: 1,
+      provider: "p",
+      model: "echo",
+    });
+    const original = call("Who won the 2022 final?");
+    await stage.before?.(original);
+    await stage.after?.(original, outcome("Argentina won it."));
+    expect(added).toHaveLength(1);
+
+    // A paraphrase at 0.90 is checked upstream and its answer disagrees: the entry's own threshold rises to 0.92.
+    const first = call("who won the final in 2022");
+    expect(await stage.before?.(first)).toBeNull();
+    await stage.after?.(first, outcome("France won it."));
+    expect(events).toEqual(["false_hit@0.9"]);
+    expect((await stage.before?.(call("Who won the 2022 final?")))?.cache).toBe("HIT"); // kept, not evicted
+
+    score = 0.91; // below the entry's own threshold: not even a candidate
+    expect(await stage.before?.(call("which team won the 2022 final"))).toBeNull();
+    expect(events).toHaveLength(1);
+    score = 0.95; // closer than the failed match: checked again
+    const closer = call("Who won the final of 2022?");
+    await stage.before?.(closer);
+    await stage.after?.(closer, outcome("Argentina won it."));
+    expect(events).toEqual(["false_hit@0.9", "verified@0.95"]);
+  });
+});
