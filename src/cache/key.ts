@@ -44,12 +44,18 @@ export async function shortHash(kind: string, value: string): Promise<string> {
   return (await sha256Hex(`${kind}\u0000${value}`)).slice(0, 16);
 }
 
-/** JSON with object keys sorted at every level: one text per value, whatever order the client wrote. */
+/** Fields that steer a provider's prompt caching, never the answer: not part of any cache key. */
+const CACHE_HINTS = new Set(["cache_control"]);
+
+/**
+ * JSON with object keys sorted at every level: one text per value, whatever order the client wrote; prompt
+ * cache hints (`cache_control`) left out, so moving a marker does not split the entry.
+ */
 export function canonicalJson(value: unknown): string {
   if (Array.isArray(value)) return `[${value.map(canonicalJson).join(",")}]`;
   if (value !== null && typeof value === "object") {
     const entries = Object.entries(value as Record<string, unknown>)
-      .filter(([, v]) => v !== undefined)
+      .filter(([k, v]) => v !== undefined && !CACHE_HINTS.has(k))
       .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
     return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(",")}}`;
   }

@@ -292,3 +292,59 @@ export function translateBytes(
     { highWaterMark: 0 },
   );
 }
+
+/** What a writer of another wire format does with each part of a canonical chunk stream. */
+export interface CanonicalReader {
+  /** A `chat.completion.chunk`, parsed. */
+  chunk(c: Record<string, unknown>): void;
+  /** An in-stream error event (`{"error": …}`). */
+  error(err: Record<string, unknown>): void;
+  /** `[DONE]`. */
+  done(): void;
+  /** The stream ended (after `done`, `error`, or neither: cut). */
+  end(): void;
+}
+
+/**
+ * Rewrites a canonical chunk stream into another wire format: each event parsed once and handed to `reader`,
+ * whose writes go out through `emit(event, data)` as SSE (`event:` line included). The one reader of canonical
+ * streams for the outbound formats (Anthropic messages, OpenAI Responses).
+ */
+export function rewriteCanonical(
+  canonical: ReadableStream<Uint8Array>,
+  make: (emit: (event: string, data: Record<string, unknown>) => void) => CanonicalReader,
+): ReadableStream<Uint8Array> {
+  const enc = new TextEncoder();
+  const dec = new TextDecoder();
+  let out!: TransformStreamDefaultController<Uint8Array>;
+  const reader = make((event, data) => out.enqueue(enc.encode(formatSse(JSON.stringify(data), event))));
+  const parser = new SseParser((e) => {
+    if (e.data === "[DONE]") {
+      reader.done();
+      return;
+    }
+    let c: Record<string, unknown>;
+    try {
+      c = JSON.parse(e.data) as Record<string, unknown>;
+    } catch {
+      return;
+    }
+    if (c.error) reader.error(c.error as Record<string, unknown>);
+    else reader.chunk(c);
+  });
+  return canonical.pipeThrough(
+    new TransformStream<Uint8Array, Uint8Array>({
+      start(controller) {
+        out = controller;
+      },
+      transform(chunk) {
+        parser.push(dec.decode(chunk, { stream: true }));
+      },
+      flush() {
+        parser.push(dec.decode());
+        parser.end();
+        reader.end();
+      },
+    }),
+  );
+}

@@ -9,7 +9,7 @@ import {
 } from "../formats/chunks";
 import { EventStreamDecoder } from "../formats/event-stream";
 import { nativeAdapter } from "./native";
-import { errorBody, parseArguments, parseDataUrl, textOf } from "./translate";
+import { CACHE_CONTROL, errorBody, parseArguments, parseDataUrl, textOf } from "./translate";
 import type { ProviderAdapter, UpstreamCall, UpstreamErrorInfo } from "./types";
 
 type Config = Extract<ProviderConfig, { type: "bedrock" }>;
@@ -49,10 +49,68 @@ const IMAGE_FORMATS: Record<string, string> = {
   "image/webp": "webp",
 };
 
-/** Canonical messages → Converse `system` and `messages` (tool results in user turns, same-role turns merged). */
+/** The most cache checkpoints Converse takes in one request (system, messages and tools together). */
+const MAX_CACHE_POINTS = 4;
+
+/**
+ * Where a model takes cache checkpoints: Claude models everywhere, Nova models in system and messages, others
+ * nowhere (Bedrock refuses the request: "You invoked an unsupported model or your request did not allow
+ * prompt caching"). An ARN (an application inference profile) does not say its model: it is given them.
+ */
+export function cachePointsFor(model: string): { messages: boolean; tools: boolean } {
+  const claude = /claude/i.test(model) || model.startsWith("arn:");
+  return { messages: claude || /nova/i.test(model), tools: claude };
+}
+
+/**
+ * Turns canonical cache markers into Converse `cachePoint` blocks, in request order, up to the maximum; the
+ * markers past it, or where the model takes none, are listed as dropped.
+ */
+export class CachePoints {
+  private count = 0;
+  constructor(
+    private readonly dropped: Set<string>,
+    private readonly where = { messages: true, tools: true },
+  ) {}
+
+  /** Appends a cachePoint to `list` when `o` carries a marker (`path` names it if it cannot be placed). */
+  after(list: Json[], o: unknown, path: string): void {
+    const marker = typeof o === "object" && o !== null ? (o as Json)[CACHE_CONTROL] : undefined;
+    if (marker == null) return;
+    const allowed = path.startsWith("tools") ? this.where.tools : this.where.messages;
+    if (!allowed || this.count >= MAX_CACHE_POINTS) {
+      this.dropped.add(`${path}.${CACHE_CONTROL}`);
+      return;
+    }
+    this.count++;
+    const ttl = (marker as Json).ttl;
+    list.push({ cachePoint: { type: "default", ...(ttl === "5m" || ttl === "1h" ? { ttl } : {}) } });
+  }
+}
+
+/** A system message → Converse system blocks: one `{text}` per text part, each cache marker a cachePoint. */
+function systemBlocks(m: Json, i: number, cache: CachePoints): Json[] {
+  const out: Json[] = [];
+  if (Array.isArray(m.content)) {
+    (m.content as Json[]).forEach((p, j) => {
+      if (p.type !== "text") return;
+      out.push({ text: String(p.text ?? "") });
+      cache.after(out, p, `messages[${i}].content[${j}]`);
+    });
+  } else out.push({ text: textOf(m.content) });
+  cache.after(out, m, `messages[${i}]`);
+  return out;
+}
+
+/**
+ * Canonical messages → Converse `system` and `messages` (tool results in user turns, same-role turns merged).
+ * System parts stay separate system blocks; a cache marker on a part, a system block or a tool message is
+ * followed by a `cachePoint` in the same list.
+ */
 export function toConverseMessages(
   messages: Json[],
   dropped: Set<string>,
+  cache: CachePoints = new CachePoints(dropped),
 ): { system: Json[]; messages: Turn[] } {
   const system: Json[] = [];
   const turns: Turn[] = [];
@@ -64,25 +122,31 @@ export function toConverseMessages(
   };
   messages.forEach((m, i) => {
     if (m.role === "system" || m.role === "developer") {
-      system.push({ text: textOf(m.content) });
+      system.push(...systemBlocks(m, i, cache));
       return;
     }
     if (m.role === "tool" || m.role === "function") {
       const toolResult = { toolUseId: String(m.tool_call_id ?? ""), content: [{ text: textOf(m.content) }] };
-      push("user", [{ toolResult }]);
+      const content: Json[] = [{ toolResult }];
+      cache.after(content, m, `messages[${i}]`);
+      push("user", content);
       return;
     }
     const content: Json[] = [];
     if (typeof m.content === "string") {
       if (m.content) content.push({ text: m.content });
     } else if (Array.isArray(m.content)) {
-      for (const part of m.content as Json[]) {
+      (m.content as Json[]).forEach((part, j) => {
         const image = part.type === "image_url" ? parseDataUrl(String((part.image_url as Json).url)) : null;
         if (part.type === "text") content.push({ text: part.text });
         else if (image && IMAGE_FORMATS[image.mimeType]) {
           content.push({ image: { format: IMAGE_FORMATS[image.mimeType], source: { bytes: image.data } } });
-        } else dropped.add(`messages[${i}].content`);
-      }
+        } else {
+          dropped.add(`messages[${i}].content`);
+          return;
+        }
+        cache.after(content, part, `messages[${i}].content[${j}]`);
+      });
     }
     if (m.role === "assistant" && Array.isArray(m.tool_calls)) {
       (m.tool_calls as Json[]).forEach((t, j) => {
@@ -94,15 +158,32 @@ export function toConverseMessages(
         content.push({ toolUse: { toolUseId: String(t.id), name: String(fn.name), input } });
       });
     }
+    // A marker on a message with string content (a client's own extension) still marks its end.
+    if (content.length > 0) cache.after(content, m, `messages[${i}]`);
     push(m.role === "assistant" ? "assistant" : "user", content);
   });
   return { system, messages: turns };
 }
 
 /** The canonical request → a Converse request body, and the canonical fields it could not carry. */
-export function toConverseRequest(body: Json): { body: Json; dropped: string[] } {
+export function toConverseRequest(body: Json, model: string): { body: Json; dropped: string[] } {
   const dropped = new Set(Object.keys(body).filter((k) => !READ.has(k)));
-  const { system, messages } = toConverseMessages(body.messages as Json[], dropped);
+  // Cache points count in prompt order (tools, system, messages), so the first four markers are kept.
+  const cache = new CachePoints(dropped, cachePointsFor(model));
+  const tools: Json[] = [];
+  ((body.tools as Json[] | null | undefined) ?? []).forEach((t, i) => {
+    if (t.type !== "function") return;
+    const fn = t.function as Json;
+    tools.push({
+      toolSpec: {
+        name: fn.name,
+        ...(fn.description ? { description: fn.description } : {}),
+        inputSchema: { json: fn.parameters ?? { type: "object", properties: {} } },
+      },
+    });
+    cache.after(tools, t, `tools[${i}]`);
+  });
+  const { system, messages } = toConverseMessages(body.messages as Json[], dropped, cache);
   const out: Json = { messages };
   if (system.length > 0) out.system = system;
   const inference: Json = {};
@@ -112,20 +193,8 @@ export function toConverseRequest(body: Json): { body: Json; dropped: string[] }
   if (body.top_p != null) inference.topP = body.top_p;
   if (body.stop != null) inference.stopSequences = Array.isArray(body.stop) ? body.stop : [body.stop];
   if (Object.keys(inference).length > 0) out.inferenceConfig = inference;
-  const tools = ((body.tools as Json[] | null | undefined) ?? []).filter((t) => t.type === "function");
   if (tools.length > 0) {
-    const toolConfig: Json = {
-      tools: tools.map((t) => {
-        const fn = t.function as Json;
-        return {
-          toolSpec: {
-            name: fn.name,
-            ...(fn.description ? { description: fn.description } : {}),
-            inputSchema: { json: fn.parameters ?? { type: "object", properties: {} } },
-          },
-        };
-      }),
-    };
+    const toolConfig: Json = { tools };
     const choice = body.tool_choice;
     if (choice === "required") toolConfig.toolChoice = { any: {} };
     else if (choice === "auto") toolConfig.toolChoice = { auto: {} };
@@ -248,7 +317,7 @@ export function bedrockAdapter(p: Config): ProviderAdapter {
   return nativeAdapter({
     strict: p.strict,
     async request(call: UpstreamCall) {
-      const { body, dropped } = toConverseRequest(call.body);
+      const { body, dropped } = toConverseRequest(call.body, call.target.model);
       const url = `${base}/model/${encodeURIComponent(call.target.model)}/${call.stream ? "converse-stream" : "converse"}`;
       const payload = JSON.stringify(body);
       const signed = await new AwsV4Signer({

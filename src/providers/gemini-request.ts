@@ -1,6 +1,6 @@
 import { GatewayError } from "../http/errors";
 import { toGeminiSchema } from "./gemini-schema";
-import { parseArguments, parseDataUrl, textOf, toolNameFor } from "./translate";
+import { parseArguments, parseDataUrl, textOf, toolNameFor, withoutCacheMarkers } from "./translate";
 
 /**
  * Canonical (OpenAI) request bodies → Gemini `generateContent` / `embedContent` bodies. Pure functions;
@@ -69,8 +69,11 @@ export function toGeminiChat(req: Json, model: string): Translated {
     switch (m.role) {
       case "system":
       case "developer": {
-        const text = textOf(m.content);
-        if (text) system.push({ text });
+        // Each text part its own part of the system instruction, so the client's boundaries stay.
+        const texts = Array.isArray(m.content)
+          ? (m.content as Json[]).map((p) => (p.type === "text" ? String(p.text ?? "") : ""))
+          : [textOf(m.content)];
+        for (const text of texts) if (text) system.push({ text });
         break;
       }
       case "user":
@@ -99,6 +102,8 @@ export function toGeminiChat(req: Json, model: string): Translated {
       param: "messages",
     });
   }
+  // Gemini caches prompt prefixes by itself (implicit caching); Sluice's cache markers have no place here.
+  dropped.push(...withoutCacheMarkers(req).dropped);
   const body: Json = { contents };
   if (system.length > 0) body.systemInstruction = { parts: system };
   const tools = toolsOf(req.tools, dropped);
@@ -230,6 +235,7 @@ const THINKING_BUDGET: Record<string, number> = {
   medium: 8192,
   high: 24576,
   xhigh: 24576,
+  max: 24576,
 };
 const THINKING_LEVEL: Record<string, string> = {
   none: "MINIMAL",
@@ -238,6 +244,7 @@ const THINKING_LEVEL: Record<string, string> = {
   medium: "MEDIUM",
   high: "HIGH",
   xhigh: "HIGH",
+  max: "HIGH",
 };
 
 function generationConfig(req: Json, model: string, dropped: string[]): Json {

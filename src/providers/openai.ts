@@ -1,5 +1,8 @@
 import type { Target } from "../config/resolve";
-import { errorBody } from "./translate";
+import type { ProviderConfig } from "../config/schema";
+import { GatewayError } from "../http/errors";
+import { DROPPED_HEADER } from "./native";
+import { errorBody, withoutCacheMarkers } from "./translate";
 import type { Operation, ProviderAdapter, UpstreamCall, UpstreamErrorInfo } from "./types";
 
 const PATHS: Record<Operation, string> = { chat: "/chat/completions", embeddings: "/embeddings" };
@@ -27,8 +30,8 @@ export function bearer(apiKey: string | undefined): Record<string, string> {
 }
 
 /** Builds the upstream body: the client's fields, the target's model, and a usage request when streaming. */
-function upstreamBody(call: UpstreamCall, spec: OpenAIWireSpec): string {
-  const body: Record<string, unknown> = { ...call.body, model: call.target.model };
+function upstreamBody(call: UpstreamCall, fields: Record<string, unknown>, spec: OpenAIWireSpec): string {
+  const body: Record<string, unknown> = { ...fields, model: call.target.model };
   if (call.op === "chat" && call.stream && spec.streamUsage === "include_usage") {
     const opts = call.body.stream_options;
     body.stream_options = { ...(typeof opts === "object" && opts ? opts : {}), include_usage: true };
@@ -39,26 +42,108 @@ function upstreamBody(call: UpstreamCall, spec: OpenAIWireSpec): string {
   return JSON.stringify(body);
 }
 
+/** OpenRouter reads Anthropic-style `cache_control` breakpoints on content parts: its markers stay. */
+function keepsCacheMarkers(p: ProviderConfig): boolean {
+  if (p.type !== "openai-compatible") return false;
+  return (
+    p.preset === "openrouter" || (p.baseUrl !== undefined && new URL(p.baseUrl).hostname === "openrouter.ai")
+  );
+}
+
+/**
+ * The chat fields as sent: Sluice's internal `cache_control` markers (from the Anthropic translation, see
+ * translate.ts) stripped, as OpenAI rejects unknown fields and caches prompts by itself; each one listed.
+ */
+function chatFields(call: UpstreamCall): { fields: Record<string, unknown>; dropped: string[] } {
+  if (call.op !== "chat" || keepsCacheMarkers(call.target.provider))
+    return { fields: call.body, dropped: [] };
+  const { body, dropped } = withoutCacheMarkers(call.body);
+  return { fields: call.target.provider.type === "openai-compatible" ? withSystemText(body) : body, dropped };
+}
+
+/**
+ * System messages whose content is text parts, as one text (blocks separated by a blank line): OpenAI and
+ * Azure take part arrays, but several OpenAI-compatible servers take only a string there.
+ */
+function withSystemText(body: Record<string, unknown>): Record<string, unknown> {
+  const messages = body.messages;
+  if (!Array.isArray(messages)) return body;
+  const joined = (m: Record<string, unknown>) =>
+    (m.content as { text?: unknown }[]).map((p) => String(p.text ?? "")).join("\n\n");
+  const isParts = (m: Record<string, unknown>) =>
+    m.role === "system" &&
+    Array.isArray(m.content) &&
+    (m.content as { type?: unknown }[]).every((p) => p.type === "text");
+  if (!(messages as Record<string, unknown>[]).some(isParts)) return body;
+  return {
+    ...body,
+    messages: (messages as Record<string, unknown>[]).map((m) =>
+      isParts(m) ? { ...m, content: joined(m) } : m,
+    ),
+  };
+}
+
+/** Whether a 400 refuses `reasoning_effort` (a model that does not reason: gpt-4.1, many compatible servers). */
+async function refusesReasoningEffort(res: Response): Promise<boolean> {
+  if (res.status !== 400) return false;
+  const e = await readOpenAIError(res.clone());
+  return e.param === "reasoning_effort" || /\breasoning_effort\b/.test(e.message);
+}
+
+/** The answer with the dropped fields listed in `x-sluice-dropped-params`, as native adapters list theirs. */
+function listingDropped(res: Response, dropped: string[]): Response {
+  if (dropped.length === 0 || !res.ok) return res;
+  const headers = new Headers(res.headers);
+  headers.set(DROPPED_HEADER, dropped.join(","));
+  return new Response(res.body, { status: res.status, statusText: res.statusText, headers });
+}
+
 /**
  * The shared base of every provider that speaks OpenAI's wire format (OpenAI, Azure, the presets, mock):
- * the body passes through with the model swapped; the answer passes back untouched.
+ * the body passes through with the model swapped, bar Sluice's internal cache markers; the answer passes back
+ * untouched. A model that refuses `reasoning_effort` (400 naming it) is asked once more without it, the field
+ * then listed as dropped, so a reasoning hint (from an Anthropic client's `thinking`, or a fallback from a
+ * reasoning model to one that is not) does not fail the call. With `strict` on, either is a 400 instead.
  */
 export function openAIWire(spec: OpenAIWireSpec): ProviderAdapter {
   const send = spec.fetch ?? ((req: Request) => fetch(req));
   return {
-    send(call) {
+    async send(call) {
       const headers = {
         "content-type": "application/json",
         accept: call.stream ? "text/event-stream" : "application/json",
         ...spec.headers(call.target),
       };
-      const req = new Request(spec.url(call.op, call.target), {
-        method: "POST",
-        headers,
-        body: upstreamBody(call, spec),
-        signal: call.signal,
-      });
-      return send(req);
+      const { fields, dropped } = chatFields(call);
+      const strict = call.target.provider.strict;
+      if (dropped.length > 0 && strict) {
+        throw new GatewayError(
+          "unsupported_parameter",
+          `Provider '${call.target.providerName}' does not support '${dropped[0]}' (strict mode is on).`,
+          { param: dropped[0] ?? null },
+        );
+      }
+      const post = (body: Record<string, unknown>) =>
+        send(
+          new Request(spec.url(call.op, call.target), {
+            method: "POST",
+            headers,
+            body: upstreamBody(call, body, spec),
+            signal: call.signal,
+          }),
+        );
+      const res = await post(fields);
+      if (
+        call.op !== "chat" ||
+        fields.reasoning_effort == null ||
+        strict ||
+        !(await refusesReasoningEffort(res))
+      ) {
+        return listingDropped(res, dropped);
+      }
+      await res.body?.cancel().catch(() => {});
+      const { reasoning_effort: _effort, ...rest } = fields;
+      return listingDropped(await post(rest), [...dropped, "reasoning_effort"]);
     },
     readError: readOpenAIError,
   };

@@ -102,3 +102,38 @@ export function excerpt(text: string, max = 200): string {
     .trim();
   return plain.length > max ? `${plain.slice(0, max - 1)}…` : plain;
 }
+
+/**
+ * `cache_control`: a prompt-caching breakpoint, a Sluice-internal extension of the canonical request. The
+ * Anthropic translation puts it (as the client sent it, `{type: "ephemeral", ttl?}`) on system and user parts,
+ * on tool messages (a `tool_result`'s) and on tools; each adapter turns it into its own caching (Bedrock's
+ * cachePoint) or strips it and lists it as dropped.
+ */
+export const CACHE_CONTROL = "cache_control";
+
+/**
+ * The canonical request without its cache markers (copied where they were, the rest shared), and the
+ * canonical paths of those it held (`messages[0].content[1].cache_control`, `tools[3].cache_control`).
+ */
+export function withoutCacheMarkers(body: Json): { body: Json; dropped: string[] } {
+  const dropped: string[] = [];
+  const strip = <T>(o: T, path: string): T => {
+    if (typeof o !== "object" || o === null || !(CACHE_CONTROL in o)) return o;
+    const { [CACHE_CONTROL]: marker, ...rest } = o as Json;
+    if (marker != null) dropped.push(`${path}.${CACHE_CONTROL}`);
+    return rest as T;
+  };
+  const out: Json = { ...body };
+  if (Array.isArray(body.messages)) {
+    out.messages = (body.messages as Json[]).map((m, i) => {
+      const msg = strip(m, `messages[${i}]`);
+      if (!Array.isArray(msg?.content)) return msg;
+      return {
+        ...msg,
+        content: (msg.content as unknown[]).map((p, j) => strip(p, `messages[${i}].content[${j}]`)),
+      };
+    });
+  }
+  if (Array.isArray(body.tools)) out.tools = body.tools.map((t, i) => strip(t, `tools[${i}]`));
+  return dropped.length > 0 ? { body: out, dropped } : { body, dropped };
+}

@@ -11,6 +11,7 @@ describe("cache keys", () => {
       canonicalJson({ a: { c: null, d: [2, { e: 0, f: 1 }] }, b: 1 }),
     );
     expect(canonicalJson({ a: undefined, b: 1 })).toBe('{"b":1}');
+    expect(canonicalJson({ text: "x", cache_control: { type: "ephemeral" } })).toBe('{"text":"x"}');
   });
 
   it("hash string content and a single text part alike, and max_completion_tokens like max_tokens", async () => {

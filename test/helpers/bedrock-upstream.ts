@@ -9,7 +9,9 @@ import type { MountedFake } from "./upstream";
  *   access key → 403 UnrecognizedClientException);
  * - the body is checked as Bedrock does (400 ValidationException): only known top-level fields, messages
  *   alternating user/assistant starting with user, no `system` role, no empty content, a `toolResult` only
- *   after an assistant `toolUse` with that id;
+ *   after an assistant `toolUse` with that id; every system block, content block and tool entry one member of
+ *   its union; `cachePoint` blocks `{type: "default", ttl?}`, at most 4, only on models that cache (Claude;
+ *   Nova outside `toolConfig`);
  * - answers the Converse JSON, or the binary event stream (`:event-type` messageStart, contentBlockStart,
  *   contentBlockDelta, contentBlockStop, messageStop, metadata; or an exception message);
  * - errors as `{"message"}` with `x-amzn-ErrorType`.
@@ -35,6 +37,25 @@ const TOP = new Set([
   "requestMetadata",
   "performanceConfig",
 ]);
+
+/** The members of Converse's unions: a system block, a message content block, a tool entry. */
+const SYSTEM_BLOCKS = ["text", "guardContent", "cachePoint"];
+const CONTENT_BLOCKS = [
+  "text",
+  "image",
+  "document",
+  "video",
+  "toolUse",
+  "toolResult",
+  "guardContent",
+  "cachePoint",
+  "reasoningContent",
+  "citationsContent",
+  "searchResult",
+];
+const TOOL_ENTRIES = ["toolSpec", "systemTool", "cachePoint"];
+const NO_CACHING =
+  "You invoked an unsupported model or your request did not allow prompt caching. See the documentation for more information.";
 
 export interface BedrockReply {
   text?: string;
@@ -99,7 +120,7 @@ export class FakeBedrock implements MountedFake {
     if (!m) return fail(404, "UnknownOperationException", "Unknown operation");
     const body = JSON.parse(raw) as Json;
     this.requests.push({ url, headers, body });
-    const invalid = validate(body);
+    const invalid = validate(body) ?? validateBlocks(body, decodeURIComponent(m[1] as string));
     if (invalid) return fail(400, "ValidationException", invalid);
     const failure = this.failures.shift();
     if (failure) return fail(failure.status, failure.kind, failure.message);
@@ -132,6 +153,46 @@ function validate(b: Json): string | null {
       }
     }
     previous = uses;
+  }
+  return null;
+}
+
+/** Union members and cache points, as Converse checks them; null when the body is fine. */
+function validateBlocks(b: Json, model: string): string | null {
+  const lists: [string, unknown[], string[]][] = [
+    ["system", (b.system as unknown[] | undefined) ?? [], SYSTEM_BLOCKS],
+    ...((b.messages as Json[]).map((m, i) => [
+      `messages.${i}.content`,
+      m.content as unknown[],
+      CONTENT_BLOCKS,
+    ]) as [string, unknown[], string[]][]),
+    [
+      "toolConfig.tools",
+      ((b.toolConfig as Json | undefined)?.tools as unknown[] | undefined) ?? [],
+      TOOL_ENTRIES,
+    ],
+  ];
+  let points = 0;
+  for (const [path, list, members] of lists) {
+    for (const [j, block] of list.entries()) {
+      const keys = typeof block === "object" && block !== null ? Object.keys(block) : [];
+      if (keys.length !== 1 || !members.includes(keys[0] as string)) {
+        return `Malformed input request: ${path}.${j} must set exactly one of [${members.join(", ")}], please reformat your input and try again.`;
+      }
+      const point = (block as Json).cachePoint as Json | undefined;
+      if (!point) continue;
+      const { type, ttl, ...rest } = point;
+      if (
+        type !== "default" ||
+        (ttl !== undefined && ttl !== "5m" && ttl !== "1h") ||
+        Object.keys(rest).length > 0
+      ) {
+        return `Malformed input request: ${path}.${j}.cachePoint is not a valid CachePointBlock, please reformat your input and try again.`;
+      }
+      const caches = /claude/i.test(model) || (/nova/i.test(model) && path !== "toolConfig.tools");
+      if (!caches) return NO_CACHING;
+      if (++points > 4) return "The number of cache checkpoints in the request exceeds the maximum of 4.";
+    }
   }
   return null;
 }

@@ -1,4 +1,5 @@
 import { vi } from "vitest";
+import { BadRequest, checkMessage, checkResponseFormat, checkTool } from "./openai-checks";
 
 /**
  * Strict fakes of the OpenAI wire format (and Azure OpenAI's URL/header form), installed on
@@ -6,7 +7,10 @@ import { vi } from "vitest";
  *
  * They answer the way the real APIs do (checked against OpenAI's API reference, the `openai` package's
  * types and Azure OpenAI's REST reference): a missing or wrong key is a 401, a malformed body a 400 naming
- * the parameter, `stream_options` without `stream: true` a 400; unknown top-level parameters are accepted.
+ * the parameter, `stream_options` without `stream: true` a 400; unknown top-level parameters are accepted,
+ * but an unknown field inside a message, a content part or a tool is a 400 "Unknown parameter" (Sluice's
+ * internal `cache_control` must never reach OpenAI); content parts are checked per role (system, developer
+ * and tool messages take text parts only); a strict `json_schema` response format must be a strict schema.
  * Every request is recorded, every Response is built lazily per call.
  *
  * @example
@@ -40,6 +44,11 @@ export interface FakeOptions {
   requiredHeaders?: Record<string, string>;
   /** Streams: re-cut the SSE bytes into pieces of this many bytes (events and UTF-8 characters split). */
   chunkBytes?: number;
+  /**
+   * The models that reason: `reasoning_effort` for any other model is a 400 "Unsupported parameter", as
+   * OpenAI answers it for gpt-4.1. Unset: every model takes it.
+   */
+  reasoningModels?: RegExp;
 }
 
 /** A recorded request, as the fake received it. */
@@ -242,6 +251,18 @@ export class FakeUpstream {
       }
       if (op.kind === "chat") this.validateChat(body);
       else this.validateEmbeddings(body);
+      const reasoning = this.opts.reasoningModels;
+      if (
+        op.kind === "chat" &&
+        reasoning &&
+        body.reasoning_effort != null &&
+        !reasoning.test(op.model ?? String(body.model))
+      ) {
+        fail(400, "Unsupported parameter: 'reasoning_effort' is not supported with this model.", {
+          param: "reasoning_effort",
+          code: "unsupported_parameter",
+        });
+      }
       if (failure) {
         const headers: Record<string, string> = failure.retryAfter
           ? { "retry-after": failure.retryAfter }
@@ -262,6 +283,7 @@ export class FakeUpstream {
         : this.completion(body, reply, model);
     } catch (e) {
       if (e instanceof Reject) return e.response();
+      if (e instanceof BadRequest) return openAIError(400, e.message, { param: e.param, code: e.code });
       throw e;
     }
   }
@@ -410,6 +432,7 @@ export class FakeUpstream {
           { param: `messages.[${pending.at}].role` },
         );
       }
+      checkMessage(m, i);
       if (["system", "user", "developer", "tool"].includes(role) && !("content" in m)) {
         fail(400, `Missing required parameter: 'messages[${i}].content'.`, {
           param: `messages[${i}].content`,
@@ -498,8 +521,10 @@ export class FakeUpstream {
             code: "missing_required_parameter",
           });
         }
+        checkTool(t, i);
       });
     }
+    checkResponseFormat(body.response_format);
     if (body.tool_choice !== undefined && body.tool_choice !== null && !Array.isArray(body.tools)) {
       fail(
         400,

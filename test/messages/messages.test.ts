@@ -133,6 +133,7 @@ describe("/v1/messages: what the canonical form cannot carry", () => {
           model: "mock/echo",
           max_tokens: 20,
           thinking: { type: "enabled", budget_tokens: 1024 },
+          context_management: { edits: [{ type: "clear_thinking_20251015", keep: "all" }] },
           tools: [{ type: "web_search_20250305", name: "web_search" }],
           messages: [
             {
@@ -148,7 +149,10 @@ describe("/v1/messages: what the canonical form cannot carry", () => {
       ),
     );
     expect(res.status).toBe(200);
-    expect(res.headers.get("x-sluice-dropped-params")).toBe("thinking,messages[0].content[0],tools");
+    // `thinking` translates (to reasoning_effort); the server tool is named by its index.
+    expect(res.headers.get("x-sluice-dropped-params")).toBe(
+      "context_management,messages[0].content[0],tools[0]",
+    );
   });
 });
 
