@@ -14,6 +14,7 @@ import { embeddings } from "./routes/embeddings";
 import { health } from "./routes/health";
 import { messages } from "./routes/messages";
 import { models } from "./routes/models";
+import { responses } from "./routes/responses";
 import { adminSpend, keySpend } from "./routes/spend";
 import { tokens } from "./routes/tokens";
 
@@ -31,6 +32,7 @@ export function createApp() {
   app.route("/", chat);
   app.route("/", embeddings);
   app.route("/", messages);
+  app.route("/", responses);
   app.route("/", models);
   app.route("/", adminKeys);
   app.route("/", adminTeams);
