@@ -205,3 +205,32 @@ describe("/dashboard numbers", () => {
     expect(html).toMatch(/&lt;script&gt;alert\(1\)&lt;\/script&gt;/);
   });
 });
+
+describe("/dashboard response cache", () => {
+  it("shows a caching alias's hits, misses and savings", async () => {
+    vi.spyOn(console, "log").mockImplementation(() => {});
+    const alias = `faq-${crypto.randomUUID().slice(0, 8)}`;
+    const g = gateway({
+      ...CONFIG,
+      models: { [alias]: { targets: [{ provider: "mock", model: "echo" }], cache: { mode: "exact" } } },
+    });
+    const key = await g.createKey({ name: "cache-dash" });
+    const ask = () =>
+      g.fetch(
+        "/v1/chat/completions",
+        post({ model: alias, messages: [{ role: "user", content: "cache me" }] }, key),
+      );
+    for (let i = 0; i < 3; i++) {
+      await (await ask()).text();
+      await g.settle();
+    }
+    await flushSpend();
+    const html = await (await page(g, "/dashboard", await signIn(g))).text();
+    const row = new RegExp(`<tr data-alias="${alias}">(.*?)</tr>`, "s").exec(html)?.[1] ?? "";
+    const cells = [...row.matchAll(/<td[^>]*>(.*?)<\/td>/gs)].map((m) =>
+      m[1]?.replace(/<[^>]+>/g, "").trim(),
+    );
+    expect(cells.slice(0, 4)).toEqual([alias, "2", "0", "1"]);
+    expect(cells[4]).toMatch(/^\$0\.0+[1-9]/); // the two hits' saving: small, not zero
+  });
+});
