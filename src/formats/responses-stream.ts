@@ -11,10 +11,25 @@ import type { ResponsesEcho } from "./responses";
 type Json = Record<string, unknown>;
 type Status = "completed" | "incomplete" | "failed" | "in_progress";
 
-/** `resp_…`, `msg_…`, `fc_…`, `rs_…`: a prefix and 24 random bytes in hex, as the API's ids look. */
+/** `resp_…` (and input items' `msg_…`): a prefix and 24 random bytes in hex, as the API's ids look. */
 export function newId(prefix: string): string {
   const bytes = crypto.getRandomValues(new Uint8Array(24));
   return `${prefix}_${Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("")}`;
+}
+
+/**
+ * An output item's id (`msg_…`, `fc_…`, `rs_…`): its response's random part and its index, so that an
+ * `item_reference` finds the stored response holding it without an index of items (responseOfItem).
+ */
+export const itemId = (prefix: string, responseId: string, index: number): string =>
+  `${prefix}_${responseId.slice("resp_".length)}${index.toString(16).padStart(4, "0")}`;
+
+const ITEM_ID = /^[a-z]+_([0-9a-f]{48})[0-9a-f]{4}$/;
+
+/** The id of the response whose output item `id` is (null for an id Sluice did not make). */
+export function responseOfItem(id: string): string | null {
+  const m = ITEM_ID.exec(id);
+  return m ? `resp_${m[1]}` : null;
 }
 
 /** Canonical usage → `ResponseUsage` (input includes cached and cache-write tokens, as prompt_tokens does). */
@@ -66,12 +81,12 @@ export function responseBody(echo: ResponsesEcho, s: ResponseState): Json {
     model: s.model || echo.model,
     output: s.output,
     parallel_tool_calls: echo.parallel_tool_calls,
-    previous_response_id: null,
+    previous_response_id: echo.previous_response_id,
     prompt_cache_key: echo.prompt_cache_key,
     reasoning: echo.reasoning,
     safety_identifier: echo.safety_identifier,
     service_tier: echo.service_tier,
-    store: false,
+    store: echo.store,
     temperature: echo.temperature,
     text: echo.text,
     tool_choice: echo.tool_choice,
@@ -102,13 +117,15 @@ const summaryPart = (text: string): Json => ({ type: "summary_text", text });
 
 /** A canonical `chat.completion` body → a Response object. */
 export function toResponse(json: Json, echo: ResponsesEcho): Json {
+  const id = newId("resp");
   const choice = ((json.choices as Json[] | undefined) ?? [])[0] ?? {};
   const msg = (choice.message ?? {}) as Json;
   const finish = (choice.finish_reason as FinishReason | null | undefined) ?? null;
   const status = statusOf(finish);
   const output: Json[] = [];
   const reasoning = reasoningOf(msg);
-  if (reasoning) output.push({ id: newId("rs"), type: "reasoning", summary: [summaryPart(reasoning)] });
+  if (reasoning)
+    output.push({ id: itemId("rs", id, 0), type: "reasoning", summary: [summaryPart(reasoning)] });
   const calls = (msg.tool_calls as Json[] | undefined) ?? [];
   const content: Json[] = [];
   if (typeof msg.content === "string" && (msg.content || calls.length === 0))
@@ -116,12 +133,18 @@ export function toResponse(json: Json, echo: ResponsesEcho): Json {
   if (typeof msg.refusal === "string" && msg.refusal) content.push({ type: "refusal", refusal: msg.refusal });
   if (content.length === 0 && calls.length === 0) content.push(textPart(""));
   if (content.length > 0) {
-    output.push({ id: newId("msg"), type: "message", status, content, role: "assistant" });
+    output.push({
+      id: itemId("msg", id, output.length),
+      type: "message",
+      status,
+      content,
+      role: "assistant",
+    });
   }
   for (const t of calls) {
     const fn = (t.function ?? {}) as Json;
     output.push({
-      id: newId("fc"),
+      id: itemId("fc", id, output.length),
       type: "function_call",
       status,
       arguments: String(fn.arguments ?? ""),
@@ -130,7 +153,7 @@ export function toResponse(json: Json, echo: ResponsesEcho): Json {
     });
   }
   return responseBody(echo, {
-    id: newId("resp"),
+    id,
     createdAt: Number(json.created) || Math.floor(Date.now() / 1000),
     model: String(json.model ?? ""),
     status,
@@ -161,11 +184,13 @@ interface Item {
  * starts; function calls stay open to the end (their arguments may arrive in any order) and are closed in
  * output order before `response.completed` (or `response.incomplete`, for a length cut or a content filter). An
  * in-stream error (the canonical `{"error": …}` event, such as `upstream_stream_cut`) ends the stream with
- * `response.failed`, carrying what was produced so far.
+ * `response.failed`, carrying what was produced so far. `onEnd` sees that last Response object before it is sent
+ * (and may set its `store`).
  */
 export function toResponsesStream(
   canonical: ReadableStream<Uint8Array>,
   echo: ResponsesEcho,
+  onEnd?: (response: Json) => void,
 ): ReadableStream<Uint8Array> {
   return rewriteCanonical(canonical, (emit) => {
     let seq = 0;
@@ -197,7 +222,9 @@ export function toResponsesStream(
       send("response.created", { response: initial });
       send("response.in_progress", { response: initial });
     };
-    const add = (item: Json, extra: Partial<Item> = {}): Item => {
+    /** A new output item: its id made from the response's and its index. */
+    const add = (prefix: string, fields: Json, extra: Partial<Item> = {}): Item => {
+      const item = { id: itemId(prefix, state.id, items.length), ...fields };
       const it: Item = { index: items.length, item, open: true, ...extra };
       items.push(it);
       send("response.output_item.added", { output_index: it.index, item: structuredClone(item) });
@@ -253,8 +280,7 @@ export function toResponsesStream(
     const appendText = (type: "output_text" | "refusal", delta: string) => {
       closeReasoning();
       if (!message) {
-        message = add({
-          id: newId("msg"),
+        message = add("msg", {
           type: "message",
           status: "in_progress",
           content: [],
@@ -285,7 +311,7 @@ export function toResponsesStream(
     const appendReasoning = (delta: string) => {
       closeMessage("completed");
       if (!reasoning) {
-        reasoning = add({ id: newId("rs"), type: "reasoning", summary: [] }, { text: "" });
+        reasoning = add("rs", { type: "reasoning", summary: [] }, { text: "" });
         reasoning.item.summary = [summaryPart("")];
         send("response.reasoning_summary_part.added", {
           ...where(reasoning),
@@ -304,8 +330,7 @@ export function toResponsesStream(
       if (!it) {
         closeMessage("completed");
         closeReasoning();
-        it = add({
-          id: newId("fc"),
+        it = add("fc", {
           type: "function_call",
           status: "in_progress",
           arguments: "",
@@ -331,9 +356,9 @@ export function toResponsesStream(
       closeMessage(status);
       closeReasoning();
       for (const it of items) if (it.open && it.item.type === "function_call") closeTool(it, status);
-      send(status === "completed" ? "response.completed" : "response.incomplete", {
-        response: snapshot(status),
-      });
+      const response = snapshot(status);
+      onEnd?.(response);
+      send(status === "completed" ? "response.completed" : "response.incomplete", { response });
     };
     const fail = (err: Json) => {
       if (ended) return;
@@ -341,7 +366,9 @@ export function toResponsesStream(
       start(echo.model);
       for (const it of items) if (it.open && "status" in it.item) it.item.status = "incomplete";
       const error = { code: errorCode(err), message: String(err.message ?? "The upstream failed.") };
-      send("response.failed", { response: snapshot("failed", { error }) });
+      const response = snapshot("failed", { error });
+      onEnd?.(response);
+      send("response.failed", { response });
     };
 
     const chunk = (c: Json) => {

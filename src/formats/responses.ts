@@ -1,136 +1,18 @@
-import * as z from "zod";
 import { GatewayError } from "../http/errors";
 import { parseBody } from "../http/validate";
-import { byType } from "./typed";
+import { PARAMS, type ResponsesRequest, responsesRequestSchema } from "./responses-schema";
 
 /**
- * OpenAI's Responses API inbound (`POST /v1/responses`, openai 7.57's `ResponseCreateParams`): the request schema
- * and the request → canonical (chat) translation. What the answer echoes of the request is kept as a
- * `ResponsesEcho`; answers and streams are written in responses-stream.ts. No state is kept: anything that needs
- * a stored response (`previous_response_id`, `conversation`, `item_reference`, `background`, `prompt`) is a 400.
+ * OpenAI's Responses API inbound (`POST /v1/responses`): the request (schema in responses-schema.ts) → canonical
+ * (chat) translation. What the answer echoes of the request is kept as a `ResponsesEcho`; answers and streams are
+ * written in responses-stream.ts. Translation is pure: stored state (`previous_response_id` expanded,
+ * `item_reference` items resolved) is brought in before it, by src/responses/; an unresolved `item_reference` and
+ * what needs state Sluice does not keep (`conversation`, `background`, `prompt`) are a 400.
  */
 
 type Json = Record<string, unknown>;
 
-/** Every top-level parameter of `ResponseCreateParams`; any other is a 400 `unknown_parameter`, as the API answers. */
-const PARAMS = new Set(
-  `access_programs background context_management conversation image include input instructions max_output_tokens
-  max_tool_calls metadata model moderation parallel_tool_calls previous_response_id prompt prompt_cache_key
-  prompt_cache_options prompt_cache_retention reasoning safety_identifier service_tier store stream stream_options
-  temperature text tool_choice tools top_logprobs top_p truncation user`.split(/\s+/),
-);
-
-const inputText = z.looseObject({ text: z.string() });
-const inputImage = z.looseObject({
-  image_url: z.string().min(1).nullish(),
-  file_id: z.string().nullish(),
-  detail: z.string().nullish(),
-});
-const inputFile = z.looseObject({
-  file_data: z.string().nullish(),
-  file_id: z.string().nullish(),
-  file_url: z.string().nullish(),
-  filename: z.string().nullish(),
-});
-const part = byType({
-  input_text: inputText,
-  input_image: inputImage,
-  input_file: inputFile,
-  output_text: inputText,
-  refusal: z.looseObject({ refusal: z.string() }),
-});
-
-/** Input items by type; an item without `type` is a message (`EasyInputMessage`). Other types pass to translation. */
-const ITEMS: Record<string, z.ZodType> = {
-  message: z.looseObject({
-    role: z.enum(["user", "assistant", "system", "developer"]),
-    content: z.union([z.string(), z.array(part)]),
-  }),
-  function_call: z.looseObject({
-    call_id: z.string().min(1),
-    name: z.string().min(1),
-    arguments: z.string(),
-  }),
-  function_call_output: z.looseObject({
-    call_id: z.string({ message: "call_id is required" }).min(1),
-    output: z.union([
-      z.string(),
-      z.array(byType({ input_text: inputText, input_image: inputImage, input_file: inputFile })),
-    ]),
-  }),
-};
-const item = z.looseObject({ type: z.string().min(1).optional() }).superRefine((value, ctx) => {
-  const schema = ITEMS[value.type ?? "message"];
-  const result = schema?.safeParse(value);
-  if (result && !result.success) for (const issue of result.error.issues) ctx.addIssue({ ...issue });
-});
-
-const functionTool = z.looseObject({
-  name: z.string().min(1),
-  description: z.string().nullish(),
-  parameters: z.record(z.string(), z.unknown()).nullish(),
-  strict: z.boolean().nullish(),
-});
-
-export const responsesRequestSchema = z.looseObject({
-  model: z.string({ message: "Missing required parameter: 'model'." }).min(1, "model is required"),
-  input: z.union([z.string(), z.array(item)], { message: "Missing required parameter: 'input'." }),
-  instructions: z.string().nullish(),
-  tools: z.array(byType({ function: functionTool })).nullish(),
-  tool_choice: z
-    .union([
-      z.enum(["none", "auto", "required"]),
-      byType({
-        function: z.looseObject({ name: z.string().min(1) }),
-        allowed_tools: z.looseObject({
-          mode: z.enum(["auto", "required"]),
-          tools: z.array(z.looseObject({ type: z.string().min(1), name: z.string().optional() })),
-        }),
-      }),
-    ])
-    .nullish(),
-  text: z
-    .looseObject({
-      format: byType({
-        json_schema: z.looseObject({
-          name: z.string().min(1),
-          schema: z.record(z.string(), z.unknown()),
-          description: z.string().nullish(),
-          strict: z.boolean().nullish(),
-        }),
-      }).optional(),
-      verbosity: z.enum(["low", "medium", "high"]).nullish(),
-    })
-    .nullish(),
-  reasoning: z
-    .looseObject({
-      effort: z.string().nullish(),
-      summary: z.string().nullish(),
-      generate_summary: z.string().nullish(),
-    })
-    .nullish(),
-  max_output_tokens: z.number().int().min(1).nullish(),
-  max_tool_calls: z.number().int().min(0).nullish(),
-  metadata: z.record(z.string(), z.string()).nullish(),
-  parallel_tool_calls: z.boolean().nullish(),
-  temperature: z.number().min(0).max(2).nullish(),
-  top_p: z.number().min(0).max(1).nullish(),
-  top_logprobs: z.number().int().min(0).max(20).nullish(),
-  user: z.string().optional(),
-  store: z.boolean().nullish(),
-  stream: z.boolean().nullish(),
-  stream_options: z.looseObject({ include_obfuscation: z.boolean().optional() }).nullish(),
-  background: z.boolean().nullish(),
-  previous_response_id: z.string().nullish(),
-  include: z.array(z.string()).nullish(),
-  truncation: z.enum(["auto", "disabled"]).nullish(),
-  service_tier: z.string().nullish(),
-  prompt_cache_key: z.string().nullish(),
-  prompt_cache_retention: z.string().nullish(),
-  safety_identifier: z.string().nullish(),
-});
-
-export type ResponsesRequest = z.infer<typeof responsesRequestSchema>;
+export type { ResponsesRequest };
 
 /** The request fields a Response object echoes (openai 7.57's `Response`), fixed when the request is parsed. */
 export interface ResponsesEcho {
@@ -152,6 +34,9 @@ export interface ResponsesEcho {
   prompt_cache_key: string | null;
   safety_identifier: string | null;
   user?: string;
+  /** Whether the answer is stored: the request's `store` (true when omitted, as the API's default) until the store declines. */
+  store: boolean;
+  previous_response_id: string | null;
 }
 
 const unsupported = (param: string, message: string) =>
@@ -167,14 +52,13 @@ function refuseTool(t: Json, i: number): never {
 
 /** Parameters that need state Sluice does not keep (or a service it does not run): a 400 when set. */
 const UNSERVED: Record<string, string> = {
-  previous_response_id: "Sluice stores no responses yet: send the whole conversation in `input`.",
   conversation: "Sluice stores no conversations yet: send the whole conversation in `input`.",
   background: "Sluice stores no responses to poll.",
   prompt: "Sluice stores no prompt templates: send `instructions` and `input` instead.",
   moderation: "Sluice runs no moderation of responses.",
 };
 
-/** Checks that only known parameters are present and nothing needs stored state. */
+/** Checks that only known parameters are present and nothing needs state Sluice does not keep. */
 function refuseUnserved(json: unknown): void {
   if (typeof json !== "object" || json === null || Array.isArray(json)) return;
   for (const key of Object.keys(json)) {
@@ -264,10 +148,8 @@ function messagesOf(input: ResponsesRequest["input"], dropped: Set<string>): Jso
     } else if (type === "reasoning") {
       dropped.add(at);
     } else if (type === "item_reference") {
-      throw unsupported(
-        at,
-        `${at}: item_reference is not supported (Sluice stores no responses); send the item itself (with the AI SDK: providerOptions.openai.store = false).`,
-      );
+      // The route resolves references against the key's stored responses before translation.
+      throw unsupported(at, `${at}: an item_reference must name an item of a stored response.`);
     } else {
       throw unsupported(
         `${at}.type`,
@@ -319,10 +201,16 @@ function responseFormat(format: Json): Json {
   return { type: "json_schema", json_schema: schema };
 }
 
+/** The request checked (400s for unknown parameters, unserved ones and invalid fields), not yet translated. */
+export function validateResponsesRequest(json: unknown): ResponsesRequest {
+  refuseUnserved(json);
+  return parseBody(responsesRequestSchema, json);
+}
+
 /**
  * A Responses request → the canonical chat request (stream usage always asked for), the request parts it could
  * not carry (`include`, `input[2]`, …) and what the answer echoes. A 400 for unknown parameters, parameters that
- * need stored state, hosted tools and uploaded files.
+ * need state Sluice does not keep, hosted tools and uploaded files.
  */
 export function fromResponsesRequest(json: unknown): {
   body: Json & { model: string };
@@ -330,8 +218,7 @@ export function fromResponsesRequest(json: unknown): {
   dropped: string[];
   echo: ResponsesEcho;
 } {
-  refuseUnserved(json);
-  const req = parseBody(responsesRequestSchema, json);
+  const req = validateResponsesRequest(json);
   const dropped = new Set<string>();
   const tools = (req.tools ?? []) as Json[];
   tools.forEach((t, i) => {
@@ -367,7 +254,6 @@ export function fromResponsesRequest(json: unknown): {
     ["top_logprobs", (req.top_logprobs ?? 0) > 0],
     ["max_tool_calls", req.max_tool_calls != null],
     ["reasoning.summary", req.reasoning?.summary != null || req.reasoning?.generate_summary != null],
-    ["store", req.store === true],
     ["access_programs", j.access_programs != null],
     ["context_management", j.context_management != null],
     ["image", j.image != null],
@@ -405,5 +291,7 @@ function echoOf(req: ResponsesRequest, tools: Json[]): ResponsesEcho {
     prompt_cache_key: req.prompt_cache_key ?? null,
     safety_identifier: req.safety_identifier ?? null,
     ...(req.user !== undefined ? { user: req.user } : {}),
+    store: req.store !== false,
+    previous_response_id: req.previous_response_id ?? null,
   };
 }

@@ -1,7 +1,13 @@
 import { Hono } from "hono";
 import type { AppEnv } from "../http/context";
-import { handle } from "../inbound/handle";
-import { openAIResponses } from "../inbound/openai-responses";
+import { createResponse, deleteResponse, listInputItems, retrieveResponse } from "../responses/handlers";
 
-/** `POST /v1/responses` — OpenAI's Responses API inbound, routed to any provider (see inbound/openai-responses.ts). */
-export const responses = new Hono<AppEnv>().post("/v1/responses", handle(openAIResponses));
+/**
+ * `/v1/responses` — OpenAI's Responses API inbound, routed to any provider (see inbound/openai-responses.ts),
+ * with stored responses (src/responses/): create, retrieve, delete, list input items; each key sees its own.
+ */
+export const responses = new Hono<AppEnv>()
+  .post("/v1/responses", createResponse)
+  .get("/v1/responses/:id", retrieveResponse)
+  .delete("/v1/responses/:id", deleteResponse)
+  .get("/v1/responses/:id/input_items", listInputItems);

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { fromResponsesRequest } from "../../src/formats/responses";
-import { toResponse, toResponsesStream } from "../../src/formats/responses-stream";
+import { newId, responseOfItem, toResponse, toResponsesStream } from "../../src/formats/responses-stream";
 import { GatewayError } from "../../src/http/errors";
 import { cachingGateway, unique } from "../cache/fixtures";
 import { openaiFor } from "../helpers/sdk";
@@ -257,6 +257,35 @@ describe("Responses requests → the canonical call", () => {
       "invalid_request",
       "input[0].call_id",
     ]);
+  });
+});
+
+describe("output item ids", () => {
+  it("makes each output item's id from its response's id, so a reference finds the response", async () => {
+    const r = toResponse(
+      {
+        model: "m",
+        choices: [
+          {
+            message: {
+              content: "Looking.",
+              tool_calls: [{ id: "c1", function: { name: "f", arguments: "{}" } }],
+            },
+            finish_reason: "tool_calls",
+          },
+        ],
+      },
+      echo,
+    );
+    const ids = (r.output as Json[]).map((o) => String(o.id));
+    expect(ids).toEqual([expect.stringMatching(/^msg_[0-9a-f]{52}$/), expect.stringMatching(/^fc_/)]);
+    expect(ids.map(responseOfItem)).toEqual([r.id, r.id]);
+    const events = await eventsOf(toResponsesStream(canonical([delta({ content: "Hi" }), usage]), echo));
+    const streamed = lastResponse(events);
+    expect(((streamed.output as Json[])[0] as Json).id).toMatch(/^msg_/);
+    expect(responseOfItem(String(((streamed.output as Json[])[0] as Json).id))).toBe(streamed.id);
+    expect(responseOfItem(newId("msg"))).toBeNull();
+    expect(responseOfItem("msg_1")).toBeNull();
   });
 });
 
