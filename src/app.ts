@@ -41,6 +41,15 @@ export function createApp() {
   app.route("/", dashboard);
   app.route("/", adminSpend);
   app.route("/", keySpend);
+  // Codex (with supports_websockets) first asks to upgrade /v1/responses to a WebSocket: a 404 makes it fall back
+  // to HTTP streaming, as against any server without the WebSocket transport.
+  app.get("/v1/responses", (c, next) => {
+    if (c.req.header("upgrade")?.toLowerCase() !== "websocket") return next();
+    throw new GatewayError(
+      "not_found",
+      "The WebSocket transport is not served here; use HTTP (SSE) streaming.",
+    );
+  });
   // After the POST routes: every other method (OPTIONS without a preflight, PROPFIND, …) is a 405.
   for (const path of [...FORMATS.flatMap((f) => f.paths), "/v1/messages/count_tokens"]) {
     app.all(path, (c) => {

@@ -6,9 +6,12 @@ import { byType } from "./typed";
  * every top-level parameter it knows, and the fields the translation (responses.ts) reads, checked.
  */
 
-/** Every top-level parameter of `ResponseCreateParams`; any other is a 400 `unknown_parameter`, as the API answers. */
+/**
+ * Every top-level parameter of `ResponseCreateParams`, and `client_metadata` (which the Codex CLI sends); any other
+ * is a 400 `unknown_parameter`, as the API answers.
+ */
 export const PARAMS = new Set(
-  `access_programs background context_management conversation image include input instructions max_output_tokens
+  `access_programs background client_metadata context_management conversation image include input instructions max_output_tokens
   max_tool_calls metadata model moderation parallel_tool_calls previous_response_id prompt prompt_cache_key
   prompt_cache_options prompt_cache_retention reasoning safety_identifier service_tier store stream stream_options
   temperature text tool_choice tools top_logprobs top_p truncation user`.split(/\s+/),
@@ -34,6 +37,21 @@ const part = byType({
   refusal: z.looseObject({ refusal: z.string() }),
 });
 
+const functionTool = z.looseObject({
+  name: z.string().min(1),
+  description: z.string().nullish(),
+  parameters: z.record(z.string(), z.unknown()).nullish(),
+  strict: z.boolean().nullish(),
+});
+
+/** A namespace of function (and custom) tools; its function tools are flattened (responses-tools.ts). */
+const namespaceTool = z.looseObject({
+  name: z.string().min(1),
+  tools: z.array(byType({ function: functionTool })),
+});
+
+const tools = z.array(byType({ function: functionTool, namespace: namespaceTool }));
+
 /** Input items by type; an item without `type` is a message (`EasyInputMessage`). Other types pass to translation. */
 const ITEMS: Record<string, z.ZodType> = {
   message: z.looseObject({
@@ -44,7 +62,9 @@ const ITEMS: Record<string, z.ZodType> = {
     call_id: z.string().min(1),
     name: z.string().min(1),
     arguments: z.string(),
+    namespace: z.string().min(1).nullish(),
   }),
+  additional_tools: z.looseObject({ tools }),
   function_call_output: z.looseObject({
     call_id: z.string({ message: "call_id is required" }).min(1),
     output: z.union([
@@ -59,18 +79,11 @@ const item = z.looseObject({ type: z.string().min(1).optional() }).superRefine((
   if (result && !result.success) for (const issue of result.error.issues) ctx.addIssue({ ...issue });
 });
 
-const functionTool = z.looseObject({
-  name: z.string().min(1),
-  description: z.string().nullish(),
-  parameters: z.record(z.string(), z.unknown()).nullish(),
-  strict: z.boolean().nullish(),
-});
-
 export const responsesRequestSchema = z.looseObject({
   model: z.string({ message: "Missing required parameter: 'model'." }).min(1, "model is required"),
   input: z.union([z.string(), z.array(item)], { message: "Missing required parameter: 'input'." }),
   instructions: z.string().nullish(),
-  tools: z.array(byType({ function: functionTool })).nullish(),
+  tools: tools.nullish(),
   tool_choice: z
     .union([
       z.enum(["none", "auto", "required"]),

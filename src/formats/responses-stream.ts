@@ -1,5 +1,6 @@
 import { type FinishReason, rewriteCanonical, type WireUsage } from "./chunks";
 import type { ResponsesEcho } from "./responses";
+import { responseName } from "./responses-tools";
 
 /**
  * Canonical answers written in OpenAI's Responses API (openai 7.57's `Response` and `ResponseStreamEvent`):
@@ -149,7 +150,7 @@ export function toResponse(json: Json, echo: ResponsesEcho): Json {
       status,
       arguments: String(fn.arguments ?? ""),
       call_id: String(t.id ?? ""),
-      name: String(fn.name ?? ""),
+      ...responseName(String(fn.name ?? ""), echo.namespaced),
     });
   }
   return responseBody(echo, {
@@ -335,7 +336,7 @@ export function toResponsesStream(
           status: "in_progress",
           arguments: "",
           call_id: String(t.id ?? ""),
-          name: String(fn.name ?? ""),
+          ...responseName(String(fn.name ?? ""), echo.namespaced),
         });
         tools.set(index, it);
         lastTool = it;

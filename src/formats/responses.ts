@@ -1,6 +1,14 @@
 import { GatewayError } from "../http/errors";
 import { parseBody } from "../http/validate";
 import { PARAMS, type ResponsesRequest, responsesRequestSchema } from "./responses-schema";
+import {
+  chatTool,
+  chatToolChoice,
+  collectTools,
+  flatName,
+  type Namespaced,
+  type ToolSet,
+} from "./responses-tools";
 
 /**
  * OpenAI's Responses API inbound (`POST /v1/responses`): the request (schema in responses-schema.ts) → canonical
@@ -37,18 +45,12 @@ export interface ResponsesEcho {
   /** Whether the answer is stored: the request's `store` (true when omitted, as the API's default) until the store declines. */
   store: boolean;
   previous_response_id: string | null;
+  /** Flattened namespace tools by canonical name, so their calls are answered with `namespace` (not echoed). */
+  namespaced?: Namespaced;
 }
 
 const unsupported = (param: string, message: string) =>
   new GatewayError("unsupported_parameter", message, { param });
-
-/** Hosted tools run by OpenAI itself: nothing in the gateway can run them, and there is no passthrough yet. */
-function refuseTool(t: Json, i: number): never {
-  throw unsupported(
-    `tools[${i}]`,
-    `The '${String(t.type)}' tool is not supported: Sluice serves function tools only (built-in tools run at OpenAI, and /v1/responses is not passed through to it).`,
-  );
-}
 
 /** Parameters that need state Sluice does not keep (or a service it does not run): a 400 when set. */
 const UNSERVED: Record<string, string> = {
@@ -114,7 +116,7 @@ function chatPart(p: Json, at: string, dropped: Set<string>): Json | null {
 }
 
 /** `input` (a string or items) → chat messages; consecutive function calls join one assistant message. */
-function messagesOf(input: ResponsesRequest["input"], dropped: Set<string>): Json[] {
+function messagesOf(input: ResponsesRequest["input"], dropped: Set<string>, set: ToolSet): Json[] {
   if (typeof input === "string") return [{ role: "user", content: input }];
   const out: Json[] = [];
   input.forEach((raw, i) => {
@@ -135,8 +137,12 @@ function messagesOf(input: ResponsesRequest["input"], dropped: Set<string>): Jso
       } else {
         out.push({ role, content: textOf(content, `${at}.content`, dropped) });
       }
+    } else if (type === "additional_tools") {
+      // Tools declared mid-conversation (Codex sends its tools so): declared for the whole call.
+      collectTools((it.tools as Json[] | undefined) ?? [], `${at}.tools`, set, dropped);
     } else if (type === "function_call") {
-      const call = { id: it.call_id, type: "function", function: { name: it.name, arguments: it.arguments } };
+      const name = typeof it.namespace === "string" ? flatName(it.namespace, String(it.name)) : it.name;
+      const call = { id: it.call_id, type: "function", function: { name, arguments: it.arguments } };
       const last = out[out.length - 1];
       if (last?.role === "assistant") {
         last.tool_calls = [...((last.tool_calls as Json[] | undefined) ?? []), call];
@@ -145,7 +151,8 @@ function messagesOf(input: ResponsesRequest["input"], dropped: Set<string>): Jso
     } else if (type === "function_call_output") {
       const output = it.output as string | Json[];
       out.push({ role: "tool", tool_call_id: it.call_id, content: textOf(output, `${at}.output`, dropped) });
-    } else if (type === "reasoning") {
+    } else if (type === "reasoning" || type === "custom_tool_call" || type === "custom_tool_call_output") {
+      // Reasoning (its encrypted_content is only OpenAI's to read) and custom tools' calls, which are dropped.
       dropped.add(at);
     } else if (type === "item_reference") {
       // The route resolves references against the key's stored responses before translation.
@@ -158,39 +165,6 @@ function messagesOf(input: ResponsesRequest["input"], dropped: Set<string>): Jso
     }
   });
   return out;
-}
-
-/** Responses' flat function tool → chat's nested one. */
-const chatTool = (t: Json): Json => ({
-  type: "function",
-  function: {
-    name: t.name,
-    ...(t.description != null ? { description: t.description } : {}),
-    ...(t.parameters != null ? { parameters: t.parameters } : {}),
-    ...(t.strict != null ? { strict: t.strict } : {}),
-  },
-});
-
-/** A Responses tool_choice → chat's; a hosted tool's choice is a 400. */
-function chatToolChoice(choice: NonNullable<ResponsesRequest["tool_choice"]>): unknown {
-  if (typeof choice === "string") return choice;
-  const c = choice as Json;
-  if (c.type === "function") return { type: "function", function: { name: c.name } };
-  if (c.type === "allowed_tools") {
-    const tools = (c.tools as Json[]).map((t, i) => {
-      if (t.type !== "function" || typeof t.name !== "string")
-        throw unsupported(
-          `tool_choice.tools[${i}]`,
-          `tool_choice.tools[${i}]: only function tools can be allowed.`,
-        );
-      return { type: "function", function: { name: t.name } };
-    });
-    return { type: "allowed_tools", allowed_tools: { mode: c.mode, tools } };
-  }
-  throw unsupported(
-    "tool_choice",
-    `tool_choice of type '${String(c.type)}' is not supported: Sluice serves function tools only.`,
-  );
 }
 
 /** `text.format` → chat's `response_format`. */
@@ -220,11 +194,10 @@ export function fromResponsesRequest(json: unknown): {
 } {
   const req = validateResponsesRequest(json);
   const dropped = new Set<string>();
-  const tools = (req.tools ?? []) as Json[];
-  tools.forEach((t, i) => {
-    if (t.type !== "function") refuseTool(t, i);
-  });
-  const messages = messagesOf(req.input, dropped);
+  const set: ToolSet = { functions: [], namespaced: {} };
+  collectTools((req.tools ?? []) as Json[], "tools", set, dropped);
+  const messages = messagesOf(req.input, dropped, set);
+  const tools = set.functions;
   if (req.instructions) messages.unshift({ role: "system", content: req.instructions });
   if (messages.length === 0) {
     const why = "Invalid request: input: there is no message to send.";
@@ -232,7 +205,13 @@ export function fromResponsesRequest(json: unknown): {
   }
   const body: Json & { model: string } = { model: req.model, messages };
   if (tools.length > 0) body.tools = tools.map(chatTool);
-  if (req.tool_choice != null) body.tool_choice = chatToolChoice(req.tool_choice);
+  // With every declared tool dropped, chat would refuse tool_choice and parallel_tool_calls: they go too.
+  const allDropped = tools.length === 0 && [...dropped].some((d) => /^tools\[|\.tools\[/.test(d));
+  if (req.tool_choice != null) {
+    const choice = chatToolChoice(req.tool_choice);
+    if (!allDropped) body.tool_choice = choice;
+    else if (choice !== "auto" && choice !== "none") dropped.add("tool_choice");
+  }
   const format = req.text?.format as Json | undefined;
   if (format && format.type !== "text") body.response_format = responseFormat(format);
   if (req.text?.verbosity != null) body.verbosity = req.text.verbosity;
@@ -242,6 +221,7 @@ export function fromResponsesRequest(json: unknown): {
     `parallel_tool_calls temperature top_p user service_tier prompt_cache_key prompt_cache_retention
     safety_identifier`.split(/\s+/) as (keyof ResponsesRequest)[];
   for (const k of carried) if (req[k] != null) body[k] = req[k];
+  if (allDropped) delete body.parallel_tool_calls;
   if (req.stream === true) {
     body.stream = true;
     body.stream_options = { include_usage: true };
@@ -258,12 +238,18 @@ export function fromResponsesRequest(json: unknown): {
     ["context_management", j.context_management != null],
     ["image", j.image != null],
     ["prompt_cache_options", j.prompt_cache_options != null],
+    ["client_metadata", j.client_metadata != null],
   ];
   for (const [name, asked] of asks) if (asked) dropped.add(name);
-  return { body, stream: req.stream === true, dropped: [...dropped], echo: echoOf(req, tools) };
+  return {
+    body,
+    stream: req.stream === true,
+    dropped: [...dropped],
+    echo: echoOf(req, tools, set.namespaced),
+  };
 }
 
-function echoOf(req: ResponsesRequest, tools: Json[]): ResponsesEcho {
+function echoOf(req: ResponsesRequest, tools: Json[], namespaced: Namespaced): ResponsesEcho {
   const text: Json = { format: req.text?.format ?? { type: "text" } };
   if (req.text?.verbosity != null) text.verbosity = req.text.verbosity;
   return {
@@ -293,5 +279,6 @@ function echoOf(req: ResponsesRequest, tools: Json[]): ResponsesEcho {
     ...(req.user !== undefined ? { user: req.user } : {}),
     store: req.store !== false,
     previous_response_id: req.previous_response_id ?? null,
+    namespaced,
   };
 }

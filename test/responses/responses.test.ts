@@ -218,17 +218,30 @@ describe("POST /v1/responses with the official OpenAI SDK", () => {
     await g.settle();
   });
 
-  it("refuses a built-in tool with a 400 naming it, before any upstream call", async () => {
-    const { g, openai, oa } = await setup();
+  it("drops a built-in tool and lists it, but refuses a tool_choice forcing it with a 400 naming it", async () => {
+    const { g, key, openai, oa } = await setup();
+    openai.reply({ content: "No news." });
+    const res = await g.fetch(
+      "/v1/responses",
+      post({ model: "fast", input: "news?", tools: [WEATHER, { type: "web_search" }] }, key.secret),
+    );
+    expect(res.status).toBe(200);
+    expect(res.headers.get("x-sluice-dropped-params")).toBe("tools[1]");
+    expect((lastChat(openai).tools as Json[]).map((t) => (t.function as Json).name)).toEqual(["get_weather"]);
     const err = await oa.responses
-      .create({ model: "fast", input: "news?", tools: [{ type: "web_search" }] })
+      .create({
+        model: "fast",
+        input: "news?",
+        tools: [{ type: "web_search_preview" }],
+        tool_choice: { type: "web_search_preview" },
+      })
       .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(OpenAI.BadRequestError);
     const e = err as InstanceType<typeof OpenAI.BadRequestError>;
     expect(e.code).toBe("unsupported_parameter");
-    expect(e.param).toBe("tools[0]");
-    expect(e.message).toContain("'web_search'");
-    expect(openai.requests).toHaveLength(0);
+    expect(e.param).toBe("tool_choice");
+    expect(e.message).toContain("'web_search_preview'");
+    expect(openai.requests).toHaveLength(1);
     await g.settle();
   });
 
