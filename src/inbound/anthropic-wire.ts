@@ -1,7 +1,7 @@
 import { CUT_MESSAGE, completionBody } from "../formats/chunks";
 import { formatSse, SseParser } from "../formats/sse";
 import type { Usage } from "../formats/usage";
-import type { StreamOutcome } from "../pipeline/stream";
+import { relaySse, type StreamOutcome } from "../pipeline/stream";
 import { fromAnthropicMessage } from "../providers/anthropic";
 import type { WatchedWire } from "./types";
 
@@ -94,12 +94,12 @@ export function watchAnthropicStream(upstream: ReadableStream<Uint8Array>, assem
 
   const whole = (): string | null => {
     if (!assemble || !completed || !message) return null;
-    const content = [...blocks.entries()]
-      .sort(([a], [b]) => a - b)
-      .map(([, { json, ...b }]) =>
-        b.type === "tool_use" ? { ...b, input: json ? JSON.parse(json) : {} } : b,
-      );
     try {
+      const content = [...blocks.entries()]
+        .sort(([a], [b]) => a - b)
+        .map(([, { json, ...b }]) =>
+          b.type === "tool_use" ? { ...b, input: json ? JSON.parse(json) : {} } : b,
+        );
       return canonicalOfMessage({ ...message, content, usage });
     } catch {
       return null;
@@ -109,7 +109,6 @@ export function watchAnthropicStream(upstream: ReadableStream<Uint8Array>, assem
     settle({ usage: anthropicUsage(message ? usage : null), completed, streamedChars, error, text: whole() });
 
   const decoder = new TextDecoder();
-  const reader = upstream.getReader();
   const cutEvent = () =>
     new TextEncoder().encode(
       formatSse(
@@ -117,34 +116,29 @@ export function watchAnthropicStream(upstream: ReadableStream<Uint8Array>, assem
         "error",
       ),
     );
-  const body = new ReadableStream<Uint8Array>(
-    {
-      async pull(controller) {
-        try {
-          const { done: ended, value } = await reader.read();
-          if (!ended) {
-            controller.enqueue(value);
-            parser.push(decoder.decode(value, { stream: true }));
-            return;
-          }
-          parser.push(decoder.decode());
-          parser.end();
-        } catch {
-          // The upstream broke off: fall through to the cut event.
-        }
-        if (!completed && error === null) {
-          error = "upstream_stream_cut";
-          controller.enqueue(cutEvent());
-        }
-        finish();
-        controller.close();
-      },
-      async cancel(reason) {
-        finish();
-        await reader.cancel(reason);
-      },
+  let out!: ReadableStreamDefaultController<Uint8Array>;
+  let sent = 0;
+  const body = relaySse(upstream, {
+    attach: (controller) => {
+      out = controller;
     },
-    { highWaterMark: 0 },
-  );
+    count: () => sent,
+    chunk(value) {
+      sent++;
+      out.enqueue(value);
+      parser.push(decoder.decode(value, { stream: true }));
+    },
+    end(broken) {
+      if (!broken) {
+        parser.push(decoder.decode());
+        parser.end();
+      }
+      if (!completed && error === null) {
+        error = "upstream_stream_cut";
+        out.enqueue(cutEvent());
+      }
+    },
+    finish,
+  });
   return { body, done };
 }

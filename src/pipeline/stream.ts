@@ -75,45 +75,84 @@ export function watchChatStream(
     if (stripUsage && forward) emit(encoder.encode(formatSse(e.data, e.event)));
   });
 
-  const reader = upstream.getReader();
   const finish = () => settle({ usage, completed, streamedChars, error });
   const cut = () => {
     if (completed || error !== null) return;
     error = "upstream_stream_cut";
     emit(streamError(CUT_MESSAGE, "upstream_error", error));
   };
-  const body = new ReadableStream<Uint8Array>(
+  const body = relaySse(upstream, {
+    attach: (controller) => {
+      out = controller;
+    },
+    count: () => enqueued,
+    chunk(value) {
+      if (!stripUsage) emit(value);
+      parser.push(decoder.decode(value, { stream: true }));
+    },
+    end(broken) {
+      if (!broken) {
+        parser.push(decoder.decode());
+        parser.end();
+      }
+      cut();
+    },
+    finish,
+  });
+  return { body, done };
+}
+
+/** What `relaySse` asks of a stream watcher. */
+export interface RelayHooks {
+  /** The output's controller, before anything is read (watchers enqueue through it). */
+  attach(controller: ReadableStreamDefaultController<Uint8Array>): void;
+  /** How many chunks the watcher has enqueued so far: a pull reads until it grows. */
+  count(): number;
+  /** An upstream chunk arrived. */
+  chunk(value: Uint8Array): void;
+  /** The upstream ended (`broken`: it failed rather than closed); the watcher may enqueue a closing event. */
+  end(broken: boolean): void;
+  /** The outcome is known (ended, failed or cancelled by the client); called once per way out. */
+  finish(): void;
+}
+
+/**
+ * The one relay of a watched upstream stream: reads on demand (no buffering ahead of the client), hands each
+ * chunk to the watcher, lets it close a stream that ended or broke off, and settles on every way out,
+ * cancellation included. Used by the canonical stream watch and the passthrough watchers.
+ */
+export function relaySse(
+  upstream: ReadableStream<Uint8Array>,
+  hooks: RelayHooks,
+): ReadableStream<Uint8Array> {
+  const reader = upstream.getReader();
+  return new ReadableStream<Uint8Array>(
     {
+      start: (controller) => hooks.attach(controller),
       async pull(controller) {
-        out = controller;
         try {
           // Read until something goes out: a pull that enqueues nothing is not called again.
-          for (const before = enqueued; enqueued === before; ) {
-            const { done: ended, value } = await reader.read();
-            if (ended) {
-              parser.push(decoder.decode());
-              parser.end();
-              cut();
-              finish();
+          for (const before = hooks.count(); hooks.count() === before; ) {
+            const { done, value } = await reader.read();
+            if (done) {
+              hooks.end(false);
+              hooks.finish();
               controller.close();
               return;
             }
-            if (!stripUsage) emit(value);
-            parser.push(decoder.decode(value, { stream: true }));
+            hooks.chunk(value);
           }
         } catch {
-          // The upstream broke off: end with an error event the client can read, then close.
-          cut();
-          finish();
+          hooks.end(true);
+          hooks.finish();
           controller.close();
         }
       },
       async cancel(reason) {
-        finish();
+        hooks.finish();
         await reader.cancel(reason);
       },
     },
     { highWaterMark: 0 },
   );
-  return { body, done };
 }
