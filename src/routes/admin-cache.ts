@@ -1,17 +1,9 @@
 import { Hono } from "hono";
-import * as z from "zod";
 import { responseStore } from "../cache";
 import { cacheStats, purge } from "../cache/admin";
 import type { AppEnv } from "../http/context";
 import { parseBody } from "../http/validate";
-
-const purgeQuery = z.strictObject({
-  scope: z.string().min(1).max(200).optional(),
-  model: z.string().min(1).max(200).optional(),
-  tag: z.string().min(1).max(64).optional(),
-});
-
-const statsQuery = z.strictObject({ from: z.iso.datetime({ offset: true }).optional() });
+import { purgeQuery, statsQuery } from "./admin-cache-query";
 
 const DAY_MS = 86_400_000;
 
