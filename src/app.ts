@@ -5,6 +5,7 @@ import { cors } from "./http/cors";
 import { errorResponse, GatewayError } from "./http/errors";
 import { init, limitBody, nosniff, requestId } from "./http/middleware";
 import { FORMATS, formatOf } from "./inbound";
+import { openapi } from "./openapi/route";
 import { adminCache } from "./routes/admin-cache";
 import { adminKeys } from "./routes/admin-keys";
 import { adminTeams } from "./routes/admin-teams";
@@ -41,6 +42,7 @@ export function createApp() {
   app.route("/", dashboard);
   app.route("/", adminSpend);
   app.route("/", keySpend);
+  app.route("/", openapi);
   // Codex (with supports_websockets) first asks to upgrade /v1/responses to a WebSocket: a 404 makes it fall back
   // to HTTP streaming, as against any server without the WebSocket transport.
   app.get("/v1/responses", (c, next) => {

@@ -43,8 +43,8 @@ const toInput = <T extends { browser?: { origins: string[] } | null | undefined 
   browserOrigins: browser === undefined ? undefined : (browser?.origins ?? null),
 });
 
-const createSchema = z.strictObject({ name, ...settings }).transform(toInput);
-const updateSchema = z.strictObject({ name: name.optional(), ...settings }).transform(toInput);
+export const createSchema = z.strictObject({ name, ...settings }).transform(toInput);
+export const updateSchema = z.strictObject({ name: name.optional(), ...settings }).transform(toInput);
 
 /** The public view of a key: everything but the secret. */
 function view(k: KeyRecord) {

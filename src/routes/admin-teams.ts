@@ -7,7 +7,7 @@ import { parseBody, readJson } from "../http/validate";
 import { keyCache } from "../keys/cache";
 import type { TeamRecord } from "../limits/teams";
 
-const teamSchema = z.strictObject(limitFields);
+export const teamSchema = z.strictObject(limitFields);
 
 const view = (t: TeamRecord) => ({
   object: "team",

@@ -28,7 +28,7 @@ const instant = z
   .transform((s) => Date.parse(s));
 const name = z.string().min(1).max(200);
 
-const querySchema = z
+export const querySchema = z
   .strictObject({
     from: instant.optional(),
     to: instant.optional(),

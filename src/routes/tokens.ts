@@ -10,7 +10,7 @@ import { type BrowserToken, signToken } from "../tokens/token";
 /** A browser token lives an hour at most. */
 const MAX_TTL_SECONDS = 3600;
 
-const mintSchema = z.strictObject({
+export const mintSchema = z.strictObject({
   /** The end user the token is for (required: every browser call is attributable). */
   user: z.string().trim().min(1).max(200),
   /** Origins the token may be used from: a subset of the key's; all of the key's when omitted. */
