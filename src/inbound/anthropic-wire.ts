@@ -1,9 +1,9 @@
 import { CUT_MESSAGE, completionBody } from "../formats/chunks";
-import { formatSse, SseParser } from "../formats/sse";
+import { formatSse } from "../formats/sse";
 import type { Usage } from "../formats/usage";
-import { relaySse, type StreamOutcome } from "../pipeline/stream";
 import { fromAnthropicMessage } from "../providers/anthropic";
 import type { WatchedWire } from "./types";
+import { watchWire } from "./wire-watch";
 
 type Json = Record<string, unknown>;
 
@@ -48,18 +48,8 @@ export function watchAnthropicStream(upstream: ReadableStream<Uint8Array>, assem
   let streamedChars = 0;
   let message: Json | null = null;
   const blocks = new Map<number, Json & { json?: string }>();
-  let settle!: (v: StreamOutcome & { text: string | null }) => void;
-  const done = new Promise<StreamOutcome & { text: string | null }>((r) => {
-    settle = r;
-  });
 
-  const parser = new SseParser((e) => {
-    let d: Json;
-    try {
-      d = JSON.parse(e.data) as Json;
-    } catch {
-      return;
-    }
+  const event = (d: Json) => {
     switch (d.type) {
       case "message_start":
         message = (d.message ?? {}) as Json;
@@ -90,7 +80,7 @@ export function watchAnthropicStream(upstream: ReadableStream<Uint8Array>, assem
         error = String(((d.error ?? {}) as Json).type ?? "api_error");
         break;
     }
-  });
+  };
 
   const whole = (): string | null => {
     if (!assemble || !completed || !message) return null;
@@ -105,40 +95,21 @@ export function watchAnthropicStream(upstream: ReadableStream<Uint8Array>, assem
       return null;
     }
   };
-  const finish = () =>
-    settle({ usage: anthropicUsage(message ? usage : null), completed, streamedChars, error, text: whole() });
 
-  const decoder = new TextDecoder();
-  const cutEvent = () =>
-    new TextEncoder().encode(
+  return watchWire(upstream, {
+    event,
+    ended: () => completed || error !== null,
+    cutEvent: () =>
       formatSse(
         JSON.stringify({ type: "error", error: { type: "api_error", message: CUT_MESSAGE } }),
         "error",
       ),
-    );
-  let out!: ReadableStreamDefaultController<Uint8Array>;
-  let sent = 0;
-  const body = relaySse(upstream, {
-    attach: (controller) => {
-      out = controller;
-    },
-    count: () => sent,
-    chunk(value) {
-      sent++;
-      out.enqueue(value);
-      parser.push(decoder.decode(value, { stream: true }));
-    },
-    end(broken) {
-      if (!broken) {
-        parser.push(decoder.decode());
-        parser.end();
-      }
-      if (!completed && error === null) {
-        error = "upstream_stream_cut";
-        out.enqueue(cutEvent());
-      }
-    },
-    finish,
+    outcome: (cut) => ({
+      usage: anthropicUsage(message ? usage : null),
+      completed,
+      streamedChars,
+      error: cut ? "upstream_stream_cut" : error,
+      text: whole(),
+    }),
   });
-  return { body, done };
 }
