@@ -158,7 +158,7 @@ export function cacheStage(deps: CacheDeps): Stage {
 
     async before(call) {
       const cfg = call.route.cache;
-      if (!cfg || call.op !== "chat") return null;
+      if (!cfg || call.op !== "chat" || call.lossy) return null;
       const directive = cacheDirective(call.headers);
       const temperature = call.body.temperature;
       if (directive.mode === "no-store") return null;

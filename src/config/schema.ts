@@ -16,10 +16,17 @@ const common = {
   strict: z.boolean().default(false),
 };
 
+/**
+ * Whether the API serves OpenAI's Responses API itself: a `/v1/responses` request then passes through to it as it
+ * came (built-in tools work only so); false translates it to chat completions like any other provider's.
+ */
+const responsesApi = (served: boolean) => z.boolean().default(served);
+
 const openaiProvider = z.strictObject({
   type: z.literal("openai"),
   ...common,
   organization: z.string().optional(),
+  responsesApi: responsesApi(true),
 });
 
 const azureProvider = z.strictObject({
@@ -29,10 +36,18 @@ const azureProvider = z.strictObject({
   apiVersion: z.string().min(1).default("2024-10-21"),
   /** Model name → deployment name; a model without an entry is used as the deployment name. */
   deployments: z.record(z.string(), z.string().min(1)).optional(),
+  /** Azure serves the Responses API on its v1 surface (`/openai/v1/responses`, the deployment as the model). */
+  responsesApi: responsesApi(true),
 });
 
 const compatibleProvider = z
-  .strictObject({ type: z.literal("openai-compatible"), ...common, preset: z.enum(PRESET_NAMES).optional() })
+  .strictObject({
+    type: z.literal("openai-compatible"),
+    ...common,
+    preset: z.enum(PRESET_NAMES).optional(),
+    /** Some compatible servers (vLLM, OpenRouter, Ollama) serve `/v1/responses` too: true passes it through. */
+    responsesApi: responsesApi(false),
+  })
   .refine((p) => p.preset !== undefined || p.baseUrl !== undefined, {
     message: "openai-compatible needs a baseUrl or a preset",
     path: ["baseUrl"],

@@ -81,7 +81,7 @@ export function chatToolChoice(choice: unknown): unknown {
     typeof c.name === "string" ? `'${String(c.type)}' tool '${c.name}'` : `'${String(c.type)}' tool`;
   throw unsupported(
     "tool_choice",
-    `tool_choice forces the ${what}, which Sluice cannot run: it serves function tools only (built-in tools run at OpenAI, and /v1/responses is not passed through to it; custom tools have no chat equivalent).`,
+    `tool_choice forces the ${what}, which only a Responses API target (OpenAI, Azure OpenAI) runs: on this target Sluice serves function tools only (custom tools have no chat equivalent).`,
   );
 }
 

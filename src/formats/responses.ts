@@ -116,7 +116,12 @@ function chatPart(p: Json, at: string, dropped: Set<string>): Json | null {
 }
 
 /** `input` (a string or items) → chat messages; consecutive function calls join one assistant message. */
-function messagesOf(input: ResponsesRequest["input"], dropped: Set<string>, set: ToolSet): Json[] {
+function messagesOf(
+  input: ResponsesRequest["input"],
+  dropped: Set<string>,
+  set: ToolSet,
+  hosted: GatewayError[],
+): Json[] {
   if (typeof input === "string") return [{ role: "user", content: input }];
   const out: Json[] = [];
   input.forEach((raw, i) => {
@@ -158,9 +163,12 @@ function messagesOf(input: ResponsesRequest["input"], dropped: Set<string>, set:
       // The route resolves references against the key's stored responses before translation.
       throw unsupported(at, `${at}: an item_reference must name an item of a stored response.`);
     } else {
-      throw unsupported(
-        `${at}.type`,
-        `${at}: items of type '${type}' are not supported (they belong to built-in tools, which Sluice does not serve).`,
+      // Items of built-in tools (web search calls, …): only a target that serves the Responses API takes them.
+      hosted.push(
+        unsupported(
+          `${at}.type`,
+          `${at}: items of type '${type}' are not supported here (they belong to built-in tools, which only a Responses API target serves).`,
+        ),
       );
     }
   });
@@ -191,15 +199,19 @@ export function fromResponsesRequest(json: unknown): {
   stream: boolean;
   dropped: string[];
   echo: ResponsesEcho;
+  /** The first part only a Responses API target can take (see ParsedCall.untranslatable). */
+  untranslatable: GatewayError | undefined;
 } {
   const req = validateResponsesRequest(json);
   const dropped = new Set<string>();
   const set: ToolSet = { functions: [], namespaced: {} };
   collectTools((req.tools ?? []) as Json[], "tools", set, dropped);
-  const messages = messagesOf(req.input, dropped, set);
+  // What the canonical form cannot carry at all: a 400 unless the call passes through (ParsedCall.untranslatable).
+  const hosted: GatewayError[] = [];
+  const messages = messagesOf(req.input, dropped, set, hosted);
   const tools = set.functions;
   if (req.instructions) messages.unshift({ role: "system", content: req.instructions });
-  if (messages.length === 0) {
+  if (messages.length === 0 && hosted.length === 0) {
     const why = "Invalid request: input: there is no message to send.";
     throw new GatewayError("invalid_request", why, { param: "input" });
   }
@@ -208,7 +220,7 @@ export function fromResponsesRequest(json: unknown): {
   // With every declared tool dropped, chat would refuse tool_choice and parallel_tool_calls: they go too.
   const allDropped = tools.length === 0 && [...dropped].some((d) => /^tools\[|\.tools\[/.test(d));
   if (req.tool_choice != null) {
-    const choice = chatToolChoice(req.tool_choice);
+    const choice = forcedChoice(req.tool_choice, hosted);
     if (!allDropped) body.tool_choice = choice;
     else if (choice !== "auto" && choice !== "none") dropped.add("tool_choice");
   }
@@ -246,7 +258,19 @@ export function fromResponsesRequest(json: unknown): {
     stream: req.stream === true,
     dropped: [...dropped],
     echo: echoOf(req, tools, set.namespaced),
+    untranslatable: hosted[0],
   };
+}
+
+/** `tool_choice` in chat's terms; a forced built-in tool is kept aside in `hosted` (it has none). */
+function forcedChoice(choice: unknown, hosted: GatewayError[]): unknown {
+  try {
+    return chatToolChoice(choice);
+  } catch (e) {
+    if (!(e instanceof GatewayError) || e.code !== "unsupported_parameter") throw e;
+    hosted.push(e);
+    return "auto";
+  }
 }
 
 function echoOf(req: ResponsesRequest, tools: Json[], namespaced: Namespaced): ResponsesEcho {

@@ -1,5 +1,6 @@
 import { fromResponsesRequest, type ResponsesEcho } from "../formats/responses";
 import { toResponse, toResponsesStream } from "../formats/responses-stream";
+import { canonicalOfResponse, responsesUsage, watchResponsesStream } from "./responses-wire";
 import type { InboundFormat, ParsedCall } from "./types";
 
 type Json = Record<string, unknown>;
@@ -11,7 +12,8 @@ type Json = Record<string, unknown>;
  */
 export interface ResponseKeeper {
   readonly wants: boolean;
-  keep(response: Json): void;
+  /** `heldBy`: the provider that answered a passthrough, which holds the response upstream too. */
+  keep(response: Json, heldBy?: string): void;
 }
 
 interface Session {
@@ -62,7 +64,8 @@ const sessionFor = (headers: Headers): Session =>
 /**
  * `POST /v1/responses`: OpenAI's Responses API, routed to any provider through the canonical (chat) form
  * (formats/responses.ts); answers are Response objects, streams the Responses event stream
- * (formats/responses-stream.ts). The route (src/responses/handlers.ts) brings stored state in before `parse`
+ * (formats/responses-stream.ts) — or passed through as it came to a target that serves the API itself
+ * (responses-wire.ts watches its answer). The route (src/responses/handlers.ts) brings stored state in before `parse`
  * (previous_response_id expanded, item references resolved) and hands over the keeper that stores the answer;
  * without one (store: false) nothing is stored.
  */
@@ -71,11 +74,11 @@ export const openAIResponses: InboundFormat = {
   paths: ["/v1/responses"],
   errorShape: "openai",
   parse(json, headers): ParsedCall {
-    const { body, stream, dropped, echo } = fromResponsesRequest(json);
+    const { body, stream, dropped, echo, untranslatable } = fromResponsesRequest(json);
     const keeper = keepers.get(headers) ?? null;
     echo.store = echo.store && keeper?.wants === true;
     sessions.set(headers, { echo, keeper: echo.store ? keeper : null });
-    return { body, stream, dropped };
+    return { body, stream, dropped, untranslatable };
   },
   answer(canonical, headers) {
     const { echo, keeper } = sessionFor(headers);
@@ -88,4 +91,15 @@ export const openAIResponses: InboundFormat = {
     return toResponsesStream(canonical, echo, keeper ? (r) => keeper.keep(r) : undefined);
   },
   wantsUsageChunk: () => true,
+  // OpenAI and Azure OpenAI serve the Responses API: their answers come back as they gave them, and are stored
+  // here too (so a chain continues on a translated fallback), marked as held by the provider that answered.
+  passthrough: {
+    format: "openai-responses",
+    usage: (json) => responsesUsage(json.usage),
+    canonical: canonicalOfResponse,
+    watch: watchResponsesStream,
+    answered(headers, response, provider) {
+      sessionFor(headers).keeper?.keep(response, provider);
+    },
+  },
 };

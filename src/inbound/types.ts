@@ -1,5 +1,5 @@
 import type { Usage } from "../formats/usage";
-import type { ErrorShape } from "../http/errors";
+import type { ErrorShape, GatewayError } from "../http/errors";
 import type { StreamOutcome } from "../pipeline/stream";
 import type { Operation, WireFormat } from "../providers/types";
 
@@ -10,6 +10,11 @@ export interface ParsedCall {
   stream: boolean;
   /** Request parts this format could not carry into the canonical form (listed in `x-sluice-dropped-params`). */
   dropped: string[];
+  /**
+   * Why the canonical form cannot stand for the request at all (items only a passthrough target can take): a 400
+   * from every target that would translate it.
+   */
+  untranslatable?: GatewayError | undefined;
 }
 
 /**
@@ -43,12 +48,20 @@ export interface Passthrough {
   canonical(json: Record<string, unknown>): string;
   /** A stream passed on byte for byte, watched for usage and its end; `assemble`: its canonical answer too. */
   watch(body: ReadableStream<Uint8Array>, assemble: boolean): WatchedWire;
+  /**
+   * Told of a passthrough's whole answer in the format itself (a JSON answer, or a stream's `final`), with the
+   * provider that gave it, off the response path: the Responses format stores it (`store`).
+   */
+  answered?(headers: Headers, answer: Record<string, unknown>, provider: string): void;
 }
 
 export interface WatchedWire {
   body: ReadableStream<Uint8Array>;
-  /** With `text`: the whole answer in the canonical form, when asked for and the stream completed. */
-  done: Promise<StreamOutcome & { text: string | null }>;
+  /**
+   * With `text`: the whole answer in the canonical form, when asked for and the stream completed; `final`: the
+   * answer's last object in the format itself, where its stream carries one (a Response, for `answered`).
+   */
+  done: Promise<StreamOutcome & { text: string | null; final?: Record<string, unknown> | null }>;
 }
 
 /** Whether `path` is one of the format's paths or below one (`/v1/messages/count_tokens`). */

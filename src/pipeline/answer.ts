@@ -18,7 +18,8 @@ export interface CheckedAnswer {
 /**
  * Checks a 2xx answer — canonical (OpenAI-wire), or in `wire` format for a passthrough — before anything reaches the client, so that an unreadable one
  * is an upstream failure the route retries and fails over from rather than a "success":
- * - JSON: the body must be a JSON object with `choices` (chat) or `data` (embeddings);
+ * - JSON: the body must be a JSON object with `choices` (chat) or `data` (embeddings) — `content` (Anthropic) or
+ *   `output` (a Response) for a passthrough;
  * - a stream: its first event must arrive, be JSON and not `[DONE]`; an `{"error": …}` first event is the
  *   upstream failing (a 502 with its message). The bytes read are replayed in front of the rest.
  * Throws a 502 GatewayError (`upstream_invalid_response`, or `upstream_error` for a first-event error).
@@ -30,10 +31,22 @@ export async function checkAnswer(
   provider: string,
   wire: WireFormat | null = null,
 ): Promise<CheckedAnswer> {
-  const firstError = wire === "anthropic" ? anthropicStreamError : streamErrorOf;
+  const firstError =
+    wire === "anthropic"
+      ? anthropicStreamError
+      : wire === "openai-responses"
+        ? responsesStreamError
+        : streamErrorOf;
   if (stream && op === "chat") return { response: await peekStream(res, provider, firstError), read: null };
   const { json, text } = await readJsonAnswer(res, provider);
-  const field = wire === "anthropic" ? "content" : op === "chat" ? "choices" : "data";
+  const field =
+    wire === "anthropic"
+      ? "content"
+      : wire === "openai-responses"
+        ? "output"
+        : op === "chat"
+          ? "choices"
+          : "data";
   if (!Array.isArray(json[field])) throw invalidAnswer(provider, `its answer has no '${field}' array`);
   // The body is read; the response still carries the status and headers the pipeline reads.
   return { response: res, read: { text, json } };
@@ -51,6 +64,28 @@ function anthropicStreamError(data: string): ReturnType<typeof streamErrorOf> {
     return null;
   }
 }
+
+/** A Responses stream that fails at once: an `error` event, or `response.failed` with the response's error. */
+function responsesStreamError(data: string): ReturnType<typeof streamErrorOf> {
+  try {
+    const e = JSON.parse(data) as {
+      type?: unknown;
+      code?: unknown;
+      message?: unknown;
+      response?: { error?: Json };
+    };
+    const err =
+      e.type === "error" ? (e as Json) : e.type === "response.failed" ? (e.response?.error ?? {}) : null;
+    if (!err) return null;
+    const code = typeof err.code === "string" ? err.code : "server_error";
+    const message = typeof err.message === "string" ? err.message : "stream error";
+    return { message, type: code, code };
+  } catch {
+    return null;
+  }
+}
+
+type Json = Record<string, unknown>;
 
 async function peekStream(
   res: Response,

@@ -2,9 +2,10 @@ import { replayStream, StreamAssembler } from "../cache/entry";
 import { type Route, resolveModel } from "../config/resolve";
 import { fromOpenAIUsage, type Usage } from "../formats/usage";
 import { GatewayError } from "../http/errors";
-import type { InboundFormat } from "../inbound/types";
+import type { InboundFormat, ParsedCall } from "../inbound/types";
 import { assertModelAllowed, assertTokenModel } from "../keys/allow";
 import { estimateInputTokens } from "../limits/estimate";
+import { adapterFor } from "../providers";
 import { DROPPED_HEADER } from "../providers/native";
 import { formatUsd } from "../spend/money";
 import { costPicoUsd, pricesFor } from "../spend/pricing";
@@ -15,6 +16,13 @@ import { limitedCall, usedTokens } from "./limit";
 import type { Services } from "./services";
 import type { StageAnswer, StageCall } from "./stage";
 import { type StreamOutcome, watchChatStream } from "./stream";
+
+/** Whether the canonical body falls short of a request that some target of the route would get as it came. */
+function lossy(format: InboundFormat, route: Route, parsed: ParsedCall): boolean {
+  const wire = format.passthrough?.format;
+  if (!wire || (parsed.dropped.length === 0 && !parsed.untranslatable)) return false;
+  return route.targets.some((t) => adapterFor(t.provider).speaks === wire);
+}
 
 /**
  * The pipeline: one proxied call from the authenticated key to the settled record, in the client's format.
@@ -103,6 +111,7 @@ export async function runCall(s: Services, format: InboundFormat, input: CallInp
       stream,
       headers: input.headers,
       dropped: parsed.dropped,
+      lossy: lossy(format, route, parsed),
       notes: { cache: "BYPASS", headers: {}, wantsText: false },
     };
     for (const stage of s.stages) {
@@ -115,8 +124,15 @@ export async function runCall(s: Services, format: InboundFormat, input: CallInp
       body: input.raw,
       headers: input.headers,
       query: input.query,
+      standalone: input.standalone,
     };
-    called = await limitedCall(s, input, route, format.op, body, stream, passthrough);
+    called = await limitedCall(s, input, route, {
+      op: format.op,
+      body,
+      stream,
+      passthrough,
+      untranslatable: parsed.untranslatable,
+    });
   } catch (e) {
     if (stageCall) for (const stage of s.stages) stage.failed?.(stageCall);
     if (e instanceof GatewayError) fail(e);
@@ -188,7 +204,12 @@ export async function runCall(s: Services, format: InboundFormat, input: CallInp
   if (wire && up.read === null) {
     // The target answered in the client's own format: passed on byte for byte, watched for usage.
     const watched = wire.watch(up.response.body as ReadableStream<Uint8Array>, call.notes.wantsText);
-    finish(watched.done);
+    finish(
+      watched.done.then((o) => {
+        if (o.final && o.completed) wire.answered?.(input.headers, o.final, up.target.providerName);
+        return o;
+      }),
+    );
     return new Response(watched.body, { headers: { ...SSE_HEADERS, ...headers } });
   }
   if (wire && up.read) {
@@ -196,6 +217,7 @@ export async function runCall(s: Services, format: InboundFormat, input: CallInp
     const usd = cost(usage);
     if (usd !== null) headers["x-sluice-cost-usd"] = formatUsd(usd);
     const canonical = call.notes.wantsText ? wire.canonical(up.read.json) : null;
+    wire.answered?.(input.headers, up.read.json, up.target.providerName);
     finish(Promise.resolve({ usage, completed: true, streamedChars: 0, error: null, text: canonical }));
     return new Response(up.read.text, { headers: { "content-type": "application/json", ...headers } });
   }

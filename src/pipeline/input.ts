@@ -1,4 +1,5 @@
 import type { KeyRecord } from "../keys/store";
+import type { PassthroughRequest } from "../providers/types";
 import type { BrowserToken } from "../tokens/token";
 
 /** One proxied request as the pipeline takes it: who sent it, what they sent, and how to notice them leave. */
@@ -17,6 +18,8 @@ export interface CallInput {
   raw: string;
   /** The request's query string (`?beta=true`), or "". */
   query: string;
+  /** For a passthrough: the body to send any target but the one holding the request's stored state. */
+  standalone?: PassthroughRequest["standalone"];
   /** Aborts when the client goes away. */
   signal: AbortSignal;
 }

@@ -3,7 +3,7 @@ import type { Usage } from "../formats/usage";
 import { GatewayError } from "../http/errors";
 import { budgeted, type Reservation, reserve, subjectsFor } from "../limits/enforce";
 import { estimateInputTokens, outputCap, worstCostPusd } from "../limits/estimate";
-import type { Operation, PassthroughRequest } from "../providers/types";
+import type { CallRequest } from "../providers/types";
 import type { CallInput } from "./input";
 import type { Services } from "./services";
 import { callUpstream, type UpstreamSuccess } from "./upstream";
@@ -28,26 +28,23 @@ export async function limitedCall(
   s: Services,
   input: CallInput,
   route: Route,
-  op: Operation,
-  body: Record<string, unknown> & { model: string },
-  stream: boolean,
-  passthrough?: PassthroughRequest,
+  request: Omit<CallRequest, "env"> & { body: Record<string, unknown> & { model: string } },
 ): Promise<LimitedCall> {
+  const { op, body } = request;
   const subjects = subjectsFor(input.key, input.token);
   const clientSignal = input.signal;
   if (subjects.length === 0) {
-    return {
-      up: await callUpstream(route, { op, body, stream, env: s.env, passthrough }, clientSignal),
-      reservation: null,
-    };
+    return { up: await callUpstream(route, { ...request, env: s.env }, clientSignal), reservation: null };
   }
   const cfg = s.config;
   const hasBudget = budgeted(subjects);
   let cap = outputCap(body);
-  let sent = body;
+  let sent: CallRequest = { ...request, env: s.env };
   if (hasBudget && cap === null && op === "chat") {
     cap = cfg.limits.defaultMaxTokens;
-    sent = { ...body, max_completion_tokens: cap };
+    // A passthrough gets the cap too, in its own format's field (see PassthroughRequest.outputCap).
+    const passthrough = request.passthrough && { ...request.passthrough, outputCap: cap };
+    sent = { ...sent, body: { ...body, max_completion_tokens: cap }, passthrough };
   }
   const inputTokens = estimateInputTokens(body);
   let costPusd = 0;
@@ -75,7 +72,7 @@ export async function limitedCall(
     const reservation = await reserve(s.limiters, subjects, ask);
     try {
       return {
-        up: await callUpstream(route, { op, body: sent, stream, env: s.env, passthrough }, clientSignal),
+        up: await callUpstream(route, sent, clientSignal),
         reservation,
       };
     } catch (e) {
@@ -84,11 +81,7 @@ export async function limitedCall(
     }
   }
   const abort = new AbortController();
-  const upstream = callUpstream(
-    route,
-    { op, body: sent, stream, env: s.env, passthrough },
-    AbortSignal.any([clientSignal, abort.signal]),
-  );
+  const upstream = callUpstream(route, sent, AbortSignal.any([clientSignal, abort.signal]));
   let reservation: Reservation;
   try {
     reservation = await reserve(s.limiters, subjects, ask);

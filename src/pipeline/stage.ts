@@ -19,6 +19,12 @@ export interface StageCall {
   headers: Headers;
   /** Request parts the client's format could not carry into the canonical form. */
   dropped: readonly string[];
+  /**
+   * The canonical `body` leaves out parts of the request (`dropped`, or parts only its own format carries) that
+   * a target on this route would receive as they came (a passthrough): the body does not identify the request,
+   * so nothing may be answered from it or stored under it (the cache bypasses).
+   */
+  lossy: boolean;
   /** What stages decided for the answer: its `x-sluice-cache` value (and record column), extra headers. */
   notes: {
     cache: CallRecord["cache"];

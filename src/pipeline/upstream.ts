@@ -50,6 +50,8 @@ export async function callUpstream(
       request.passthrough && adapter.passthrough && adapter.speaks === request.passthrough.format
         ? { send: adapter.passthrough.bind(adapter), req: request.passthrough }
         : null;
+    // A request only its own format carries whole (built-in tools' items) goes to no target that translates.
+    if (!native && request.untranslatable) continue;
     for (let attempt = 1; attempt <= route.retry.attempts; attempt++) {
       tries++;
       const ctrl = new AbortController();
@@ -102,7 +104,10 @@ export async function callUpstream(
       }
     }
   }
-  throw withRetries(last ?? new GatewayError("upstream_unreachable", "No provider answered."), tries - 1);
+  throw withRetries(
+    last ?? request.untranslatable ?? new GatewayError("upstream_unreachable", "No provider answered."),
+    tries - 1,
+  );
 }
 
 /**

@@ -1,3 +1,4 @@
+import type { Target } from "../config/resolve";
 import type { ProviderConfig } from "../config/schema";
 import { anthropicAdapter } from "./anthropic";
 import { bedrockAdapter } from "./bedrock";
@@ -25,31 +26,38 @@ function build(p: ProviderConfig): ProviderAdapter {
   const extra = p.headers ?? {};
   switch (p.type) {
     case "openai": {
-      const url = v1Url(p.baseUrl ?? "https://api.openai.com/v1");
+      const base = (p.baseUrl ?? "https://api.openai.com/v1").replace(/\/+$/, "");
       const org: Record<string, string> = p.organization ? { "openai-organization": p.organization } : {};
       return openAIWire({
-        url,
+        url: v1Url(base),
         headers: () => ({ ...bearer(p.apiKey), ...org, ...extra }),
         streamUsage: "include_usage",
+        responses: p.responsesApi ? { url: () => `${base}/responses`, model: (t) => t.model } : undefined,
       });
     }
     case "azure-openai": {
       const base = p.baseUrl.replace(/\/+$/, "");
       const path = { chat: "chat/completions", embeddings: "embeddings" } as const;
+      const deployment = (t: Target) => p.deployments?.[t.model] ?? t.model;
       return openAIWire({
         url: (op, t) =>
-          `${base}/openai/deployments/${encodeURIComponent(p.deployments?.[t.model] ?? t.model)}/${path[op]}?api-version=${encodeURIComponent(p.apiVersion)}`,
+          `${base}/openai/deployments/${encodeURIComponent(deployment(t))}/${path[op]}?api-version=${encodeURIComponent(p.apiVersion)}`,
         headers: () => ({ ...(p.apiKey ? { "api-key": p.apiKey } : {}), ...extra }),
         streamUsage: "include_usage",
+        // Azure serves the Responses API on its v1 surface only: no deployment in the URL, no api-version.
+        responses: p.responsesApi
+          ? { url: () => `${base}/openai/v1/responses`, model: deployment }
+          : undefined,
       });
     }
     case "openai-compatible": {
       const preset = p.preset ? PRESETS[p.preset] : undefined;
-      const url = v1Url(p.baseUrl ?? (preset as { baseUrl: string }).baseUrl);
+      const base = (p.baseUrl ?? (preset as { baseUrl: string }).baseUrl).replace(/\/+$/, "");
       return openAIWire({
-        url,
+        url: v1Url(base),
         headers: () => ({ ...bearer(p.apiKey), ...extra }),
         streamUsage: preset?.streamUsage ?? "include_usage",
+        responses: p.responsesApi ? { url: () => `${base}/responses`, model: (t) => t.model } : undefined,
       });
     }
     case "anthropic":

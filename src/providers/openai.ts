@@ -1,9 +1,16 @@
 import type { Target } from "../config/resolve";
 import type { ProviderConfig } from "../config/schema";
+import { prependTopLevel, replaceTopLevelString } from "../formats/json-text";
 import { GatewayError } from "../http/errors";
 import { DROPPED_HEADER } from "./native";
 import { errorBody, withoutCacheMarkers } from "./translate";
-import type { Operation, ProviderAdapter, UpstreamCall, UpstreamErrorInfo } from "./types";
+import {
+  type Operation,
+  type ProviderAdapter,
+  passthroughBody,
+  type UpstreamCall,
+  type UpstreamErrorInfo,
+} from "./types";
 
 const PATHS: Record<Operation, string> = { chat: "/chat/completions", embeddings: "/embeddings" };
 
@@ -17,6 +24,11 @@ export interface OpenAIWireSpec {
   streamUsage: "include_usage" | "always";
   /** Transport; an in-process handler for the mock provider. */
   fetch?: (req: Request) => Promise<Response>;
+  /**
+   * Set when the API serves the Responses API too (OpenAI, Azure OpenAI's v1 API): where, and the `model` its
+   * body names for a target (Azure: the deployment). A `/v1/responses` request then passes through as it came.
+   */
+  responses?: { url(target: Target): string; model(target: Target): string };
 }
 
 /** `${baseUrl}/chat/completions` — the URL rule of OpenAI and every OpenAI-compatible API. */
@@ -107,7 +119,7 @@ function listingDropped(res: Response, dropped: string[]): Response {
  */
 export function openAIWire(spec: OpenAIWireSpec): ProviderAdapter {
   const send = spec.fetch ?? ((req: Request) => fetch(req));
-  return {
+  const adapter: ProviderAdapter = {
     async send(call) {
       const headers = {
         "content-type": "application/json",
@@ -146,6 +158,34 @@ export function openAIWire(spec: OpenAIWireSpec): ProviderAdapter {
       return listingDropped(await post(rest), [...dropped, "reasoning_effort"]);
     },
     readError: readOpenAIError,
+  };
+  const responses = spec.responses;
+  if (!responses) return adapter;
+  return {
+    ...adapter,
+    speaks: "openai-responses",
+    // The client's body with only `model` replaced; none of the client's headers (its key least of all) travel.
+    async passthrough(call, req) {
+      if (req.format !== "openai-responses") return null;
+      let body = replaceTopLevelString(
+        passthroughBody(req, call.target),
+        "model",
+        responses.model(call.target),
+      );
+      if (req.outputCap !== undefined) body = prependTopLevel(body, "max_output_tokens", req.outputCap);
+      return send(
+        new Request(responses.url(call.target), {
+          method: "POST",
+          headers: {
+            "content-type": "application/json",
+            accept: call.stream ? "text/event-stream" : "application/json",
+            ...spec.headers(call.target),
+          },
+          body,
+          signal: call.signal,
+        }),
+      );
+    },
   };
 }
 

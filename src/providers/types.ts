@@ -1,4 +1,5 @@
 import type { Target } from "../config/resolve";
+import type { GatewayError } from "../http/errors";
 
 export type Operation = "chat" | "embeddings";
 
@@ -15,7 +16,7 @@ export interface UpstreamCall {
 }
 
 /** A client wire format a provider may also speak natively (passthrough). */
-export type WireFormat = "anthropic";
+export type WireFormat = "anthropic" | "openai-responses";
 
 /** The client's own request, kept for a target that speaks its wire format: sent on as it came. */
 export interface PassthroughRequest {
@@ -28,12 +29,33 @@ export interface PassthroughRequest {
   headers: Headers;
   /** The query string, e.g. `?beta=true`. */
   query: string;
+  /**
+   * For every target but `holder`: the body with the gateway's stored state written in (a Responses request
+   * whose `previous_response_id` only `holder`, the provider that answered it, has upstream; see
+   * src/responses/handlers.ts). Without it every target gets `body`.
+   */
+  standalone?: { holder: string | null; body: string } | undefined;
+  /**
+   * An output cap the gateway set (a budgeted key's `limits.defaultMaxTokens`, when the client set none): a
+   * provider adds it in its format's field, so a passthrough's cost stays within what was reserved.
+   */
+  outputCap?: number | undefined;
+}
+
+/** The body a passthrough sends to `target`: the client's own, or the standalone one (see `standalone`). */
+export function passthroughBody(req: PassthroughRequest, target: Target): string {
+  return req.standalone && req.standalone.holder !== target.providerName ? req.standalone.body : req.body;
 }
 
 /** The parts of an upstream call that stay the same across targets and attempts. */
 export type CallRequest = Pick<UpstreamCall, "op" | "body" | "stream" | "env"> & {
   /** Set when the client's format could pass through to a target that speaks it. */
   passthrough?: PassthroughRequest | undefined;
+  /**
+   * Set when the canonical `body` could not carry the request (items only a passthrough target can take): a
+   * target that would translate it is skipped with this error, the call's answer when no target takes it.
+   */
+  untranslatable?: GatewayError | undefined;
 };
 
 /**

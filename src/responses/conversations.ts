@@ -25,7 +25,8 @@ export const TTL_SECONDS = 30 * 24 * 60 * 60;
 /** 1 MiB of JSON per response (the conversation so far, the Response object): past it, nothing is stored. */
 export const MAX_BYTES = 1024 * 1024;
 
-const RESPONSE_ID = /^resp_[0-9a-f]{48}$/;
+/** Sluice's response ids (`resp_` and 48 hex digits) and OpenAI's, which passthrough answers carry. */
+const RESPONSE_ID = /^resp_[0-9A-Za-z]{16,100}$/;
 
 export interface StoredResponse {
   v: 1;
@@ -33,6 +34,8 @@ export interface StoredResponse {
   response: Json & { id: string; output: Json[] };
   /** The input items the response answered, every one with an id, previous turns first. */
   input: Json[];
+  /** The provider that answered it as a passthrough, which holds it upstream too (continuing there sends the id). */
+  heldBy?: string;
 }
 
 /**
@@ -94,9 +97,9 @@ export function conversations(env: Env): Conversations {
     keeper({ keyId, input, waitUntil }) {
       return {
         wants: fits(JSON.stringify(input)),
-        keep(response) {
+        keep(response, heldBy) {
           response.store = true;
-          const value = JSON.stringify({ v: 1, response, input });
+          const value = JSON.stringify({ v: 1, response, input, ...(heldBy ? { heldBy } : {}) });
           if (!fits(value)) {
             response.store = false;
             return;

@@ -20,8 +20,9 @@ export async function createResponse(c: Context<AppEnv>): Promise<Response> {
   const s = c.var.services;
   const stored = conversations(s.env);
   const keyId = c.var.key.id;
-  const { items, changed } = await resolveInput(stored, keyId, req);
+  const { items, changed, holders } = await resolveInput(stored, keyId, req);
   const body = changed ? { ...(json as Json), input: items } : json;
+  const { raw, standalone } = passthroughBodies(text, body as Json, changed, holders);
   if (req.store !== false) {
     keepAnswer(c.req.raw.headers, stored.keeper({ keyId, input: items, waitUntil: s.waitUntil }));
   }
@@ -32,10 +33,31 @@ export async function createResponse(c: Context<AppEnv>): Promise<Response> {
     token: c.var.token,
     headers: c.req.raw.headers,
     json: body,
-    raw: changed ? JSON.stringify(body) : text,
+    raw,
+    standalone,
     query: new URL(c.req.url).search,
     signal: c.req.raw.signal,
   });
+}
+
+/**
+ * What a passthrough target (OpenAI, Azure) is sent. The client's own bytes when Sluice added nothing, or when
+ * all the stored state it named is held by one provider (a chain of that provider's passthrough answers): that
+ * provider gets them as they came and resolves `previous_response_id` itself; every other target gets the
+ * `standalone` body, the conversation written in and the id taken out (it knows no such response).
+ */
+function passthroughBodies(
+  text: string,
+  body: Json,
+  changed: boolean,
+  holders: Set<string | null>,
+): { raw: string; standalone?: { holder: string | null; body: string } } {
+  if (!changed) return { raw: text };
+  const { previous_response_id: _held, ...rest } = body;
+  const whole = JSON.stringify(rest);
+  const [holder] = holders;
+  if (holders.size === 1 && holder) return { raw: text, standalone: { holder, body: whole } };
+  return { raw: whole };
 }
 
 /** This key's stored response named in the path, or a 404. */

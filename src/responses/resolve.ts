@@ -35,12 +35,13 @@ export const notFound = (what: "Response" | "Item", id: string, param: string | 
  * first (its `instructions` are not carried over, as the API documents), then this request's items with every
  * `item_reference` replaced by the output item of this key's stored response it names. Every item gets its `type` and an `id`. `changed`: the
  * items differ from the request's own (a previous response, or a reference), so they replace `input`.
+ * `holders`: for each stored response read, the provider holding it upstream (a passthrough's), or null.
  */
 export async function resolveInput(
   conversations: Conversations,
   keyId: string,
   req: ResponsesRequest,
-): Promise<{ items: Json[]; changed: boolean }> {
+): Promise<{ items: Json[]; changed: boolean; holders: Set<string | null> }> {
   const loaded = new Map<string, Promise<StoredResponse | null>>();
   const load = (id: string) => {
     let p = loaded.get(id);
@@ -79,5 +80,7 @@ export async function resolveInput(
     if (!found) throw notFound("Item", id, `input[${i}]`);
     items.push(found);
   }
-  return { items, changed };
+  const holders = new Set<string | null>();
+  for (const p of loaded.values()) holders.add((await p)?.heldBy ?? null);
+  return { items, changed, holders };
 }

@@ -16,7 +16,8 @@ export function cachingGateway(
   }));
   const target = [{ provider: "openai", model: "gpt-4o-mini" }];
   const g = gateway({
-    providers: { openai: { type: "openai", apiKey: "sk-o" } },
+    // Chat completions behind every format (/v1/responses translated too, not passed through).
+    providers: { openai: { type: "openai", apiKey: "sk-o", responsesApi: false } },
     models: {
       faq: { targets: target, cache: { mode: "exact", ...cache } },
       "team-faq": { targets: target, cache: { mode: "exact", scope: "team" } },

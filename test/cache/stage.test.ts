@@ -50,6 +50,7 @@ function setup(ttlSeconds = 120) {
     stream: false,
     headers: new Headers(headers),
     dropped: [],
+    lossy: false,
     notes: { cache: "BYPASS", headers: {}, wantsText: false },
   });
   const answer = JSON.stringify({
@@ -179,6 +180,7 @@ describe("adaptive thresholds", () => {
       stream: false,
       headers: new Headers(),
       dropped: [],
+      lossy: false,
       notes: { cache: "BYPASS", headers: {}, wantsText: false },
     });
     const answer = (text: string) =>

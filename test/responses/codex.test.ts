@@ -37,7 +37,8 @@ async function setup() {
   const openai = net.add("https://api.openai.com", { apiKey: "sk-openai" });
   const g = gateway(
     {
-      providers: { openai: { type: "openai", apiKey: "env:OPENAI_API_KEY" } },
+      // The chat target: Responses requests are translated (OpenAI would take them as they are, see passthrough.test.ts).
+      providers: { openai: { type: "openai", apiKey: "env:OPENAI_API_KEY", responsesApi: false } },
       models: {
         "gpt-5.1-codex": { targets: [{ provider: "openai", model: "gpt-4.1" }] },
         "gpt-6.2-sol": { targets: [{ provider: "openai", model: "gpt-4.1" }] },

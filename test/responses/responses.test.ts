@@ -27,7 +27,8 @@ async function setup() {
   const g = gateway(
     {
       providers: {
-        openai: { type: "openai", apiKey: "env:OPENAI_API_KEY" },
+        // Translated to chat (OpenAI would take /v1/responses as it is, see passthrough.test.ts).
+        openai: { type: "openai", apiKey: "env:OPENAI_API_KEY", responsesApi: false },
         anthropic: { type: "anthropic", apiKey: "sk-ant-up" },
       },
       models: {

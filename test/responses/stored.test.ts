@@ -23,7 +23,8 @@ async function setup() {
   const openai = net.add("https://api.openai.com", { apiKey: "sk-openai" });
   const g = gateway(
     {
-      providers: { openai: { type: "openai", apiKey: "env:OPENAI_API_KEY" } },
+      // The chat target: Responses requests are translated (OpenAI would take them as they are, see passthrough.test.ts).
+      providers: { openai: { type: "openai", apiKey: "env:OPENAI_API_KEY", responsesApi: false } },
       models: { fast: { targets: [{ provider: "openai", model: "gpt-4.1-mini" }] } },
     },
     { OPENAI_API_KEY: "sk-openai" },

@@ -230,9 +230,11 @@ describe("Responses requests → the canonical call", () => {
   });
 
   it("refuses item references, hosted-tool items and a hosted tool_choice, naming them", () => {
+    // Refused outright, or (hosted-tool items, a forced hosted tool) refused by every target that translates.
     const refused = (json: Json) => {
       try {
-        fromResponsesRequest(json);
+        const e = fromResponsesRequest(json).untranslatable;
+        return e ? [e.code, e.param] : null;
       } catch (e) {
         if (e instanceof GatewayError) return [e.code, e.param];
       }
