@@ -26,12 +26,21 @@ export default defineConfig(async () => {
             name: "workers",
             setupFiles: ["./test/setup.ts"],
             include: ["test/**/*.test.ts"],
-            exclude: ["test/browser/**", "test/workerd/**"],
+            exclude: ["test/browser/**", "test/workerd/**", "test/node/**"],
             testTimeout: 20_000,
             // One module graph for every file (141 s → ~25 s wall here): storage is shared across files anyway,
             // so every test makes its own keys and ids, and restores its mocks (vi.restoreAllMocks) after itself.
             // Passes in shuffled order too (--sequence.shuffle).
             isolate: false,
+          },
+        },
+        {
+          // Plain Node: the setup script against a stub wrangler, the deploy bundle's size and binding types.
+          test: {
+            name: "node",
+            environment: "node",
+            include: ["test/node/**/*.test.ts"],
+            testTimeout: 30_000,
           },
         },
         {
