@@ -30,7 +30,8 @@ export function wrangler(args, { quiet = false } = {}) {
 
 /** Bundles the Worker exactly as `wrangler deploy` would, into `outdir`; returns the bundled module's path. */
 export function build(outdir = path.join(ROOT, "dist"), opts = {}) {
-  wrangler(["deploy", "--dry-run", "--outdir", outdir], opts);
+  // The top-level environment (wrangler.toml also defines staging and production).
+  wrangler(["deploy", "--dry-run", "--outdir", outdir, "--env", ""], opts);
   const js = readdirSync(outdir).filter((f) => f.endsWith(".js"));
   if (js.length !== 1) throw new Error(`expected one .js bundle in ${outdir}, found: ${js.join(", ")}`);
   return path.join(outdir, js[0]);
@@ -56,7 +57,15 @@ function childPids(pid) {
  * Resolves to `{ url, pid, stop }`, `pid` being the workerd process. Start servers one at a time: the pid is
  * the workerd child that appeared during this call.
  */
-export async function serveWorker({ script, port = 0, workerOptions = {}, persist, quiet = false, onLog }) {
+export async function serveWorker({
+  script,
+  port = 0,
+  workerOptions = {},
+  persist,
+  quiet = false,
+  onLog,
+  inspectorPort,
+}) {
   const before = new Set(childPids(process.pid));
   const mf = new Miniflare(
     convertV4MiniflareOptions({
@@ -65,6 +74,7 @@ export async function serveWorker({ script, port = 0, workerOptions = {}, persis
       port: 0,
       cf: false, // placeholder request.cf: fetching the real one needs the internet
       log: new Log(LogLevel.WARN),
+      ...(inspectorPort ? { inspectorPort } : {}), // V8's inspector, for bench/profile.mjs
       ...(onLog ? { handleStructuredLogs: onLog } : quiet ? { handleStructuredLogs: () => {} } : {}),
       ...(persist ? { resourcePersistencePath: path.join(persist, "v3") } : {}),
       ...workerOptions,
@@ -102,6 +112,7 @@ export async function startGateway({
   script,
   quiet,
   onLog,
+  inspectorPort,
 } = {}) {
   const root = path.resolve(persist);
   const bundle = script ?? build(undefined, { quiet });
@@ -113,6 +124,7 @@ export async function startGateway({
     persist: root,
     quiet,
     onLog,
+    inspectorPort,
     workerOptions: { ...workerOptions, bindings: { ...workerOptions.bindings, ...vars } },
   });
 }
