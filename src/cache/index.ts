@@ -1,4 +1,4 @@
-import { type Route, resolveModel } from "../config/resolve";
+import { directRoute, type Route, resolveModel } from "../config/resolve";
 import type { GatewayConfig } from "../config/schema";
 import type { Env } from "../env";
 import { GatewayError } from "../http/errors";
@@ -45,21 +45,11 @@ function embedderFor(env: Env, config: GatewayConfig): Embedder {
         `cache.embedder.dimensions: the vector length of '${e.model}' is not known; set it.`,
       );
     }
-    const route: Route = {
-      requested: e.model,
-      strategy: "fallback",
-      targets: [
-        {
-          providerName: "cache-embedder",
-          provider: { type: "workers-ai", binding: e.binding, strict: false },
-          model: e.model,
-          weight: 1,
-        },
-      ],
+    const provider = { type: "workers-ai", binding: e.binding, strict: false } as const;
+    const route = directRoute(e.model, "cache-embedder", provider, e.model, {
       retry: { attempts: 2, backoffMs: 100 },
       timeoutMs: 10_000,
-      cache: null,
-    };
+    });
     return routeEmbedder(`workers-ai:${e.model}`, route, dimensions, env);
   }
   let route: Route;

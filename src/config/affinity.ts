@@ -36,15 +36,26 @@ export function cacheAffinity(body: Readonly<Record<string, unknown>>): string |
 }
 
 /**
- * Weighted rendezvous hashing: the targets in an order fixed by `affinity`, each first for a share of
- * affinities proportional to its weight. The same prompt prefix keeps reaching the target holding its
- * cache, and when that target fails the next in this order takes it.
+ * Weighted rendezvous hashing: items in an order fixed by `affinity`, each first for a share of affinities
+ * proportional to its weight. The same prompt prefix keeps reaching the target holding its cache, and when that
+ * target fails the next in this order takes it. `name` must be stable per item (a target's `provider/model`).
+ *
+ * @example rendezvousOrder(group.children, (c) => ("id" in c ? c.id : `group:${c.path}`), "prefix:…")
  */
-export function affinityOrder(route: Route, affinity: string): Target[] {
+export function rendezvousOrder<T extends { weight: number }>(
+  items: readonly T[],
+  name: (item: T) => string,
+  affinity: string,
+): T[] {
   const seed = hash32(affinity);
-  const scored = route.targets.map((t) => {
-    const u = (hash32(`${seed}:${t.providerName}/${t.model}`) + 0.5) / 2 ** 32;
+  const scored = items.map((t) => {
+    const u = (hash32(`${seed}:${name(t)}`) + 0.5) / 2 ** 32;
     return { t, score: -t.weight / Math.log(u) };
   });
   return scored.sort((a, b) => b.score - a.score).map((s) => s.t);
+}
+
+/** A flat route's targets in their rendezvous order for `affinity` (see `rendezvousOrder`). */
+export function affinityOrder(route: Route, affinity: string): Target[] {
+  return rendezvousOrder(route.targets, (t) => `${t.providerName}/${t.model}`, affinity);
 }

@@ -1,5 +1,16 @@
 import { GatewayError } from "../http/errors";
-import type { AliasCacheConfig, GatewayConfig, ModelConfig, ProviderConfig } from "./schema";
+import { weightedOrder } from "../routing/plan";
+import type { Rule } from "../routing/rules";
+import {
+  type AliasCacheConfig,
+  type BreakerConfig,
+  DEFAULT_RETRY_ON,
+  type GatewayConfig,
+  type ModelConfig,
+  type ProviderConfig,
+  type Strategy,
+  type TargetGroupConfig,
+} from "./schema";
 
 export interface Target {
   /** The provider's name in the config (`openai`, `local`, …). */
@@ -8,25 +19,84 @@ export interface Target {
   /** The model name the upstream is asked for. */
   model: string;
   weight: number;
+  /** Its position in the route, counted from 0, nested groups joined by dots (`1`, `0.2`). */
+  path: string;
+  /** `provider/model`: what breakers and routing stats are kept by. */
+  id: string;
 }
+
+/** A group of targets and how to order them; the route's root is one (path ""). */
+export interface TargetGroup {
+  /** Its position in the route ("" for the root). */
+  path: string;
+  strategy: Strategy;
+  weight: number;
+  /** `conditional`: the first rule that holds picks a child; else `default`. */
+  rules: Rule[];
+  default: number;
+  /** `latency`: the share of calls that try another child first. */
+  explore: number;
+  children: TargetNode[];
+}
+
+export type TargetNode = Target | TargetGroup;
 
 export interface Route {
   /** The model name the client asked for. */
   requested: string;
-  strategy: ModelConfig["strategy"];
+  strategy: Strategy;
+  /** Every target of the route, nested ones included, in declaration order. */
   targets: Target[];
+  /** The group structure over `targets`, for routing/plan.ts. */
+  tree: TargetGroup;
   retry: ModelConfig["retry"];
   timeoutMs: number;
+  /** Until the first content event, per attempt; null: no limit. */
+  firstTokenTimeoutMs: number | null;
+  /** Between stream chunks; null: no limit. */
+  idleTimeoutMs: number | null;
+  /** The whole call from its arrival; null: no limit. */
+  deadlineMs: number | null;
+  /** Applied to each target; null: no breaker. */
+  breaker: BreakerConfig | null;
   /** The alias's response cache; null for a direct `provider/model` (never cached). */
   cache: AliasCacheConfig | null;
 }
 
-const DIRECT = {
-  strategy: "fallback",
-  retry: { attempts: 1, backoffMs: 250 },
-  timeoutMs: 60_000,
-  cache: null,
-} as const;
+/** Call settings a route made without an alias may set; the rest are a direct route's defaults. */
+export interface DirectSettings {
+  retry?: Partial<Route["retry"]>;
+  timeoutMs?: number;
+}
+
+/**
+ * A route to one provider's model with a direct `provider/model`'s settings (fallback, one attempt, 60 s, no
+ * cache, no breaker): what `provider/model` names resolve to, and what the gateway's own calls use.
+ *
+ * @example directRoute("embedder", "ai", { type: "workers-ai", binding: "AI", strict: false }, "@cf/baai/bge-m3")
+ */
+export function directRoute(
+  requested: string,
+  providerName: string,
+  provider: ProviderConfig,
+  model: string,
+  settings: DirectSettings = {},
+): Route {
+  const t: Target = { providerName, provider, model, weight: 1, path: "0", id: `${providerName}/${model}` };
+  return {
+    requested,
+    strategy: "fallback",
+    targets: [t],
+    tree: { path: "", strategy: "fallback", weight: 1, rules: [], default: 0, explore: 0, children: [t] },
+    retry: { attempts: 1, backoffMs: 250, on: [...DEFAULT_RETRY_ON], ...settings.retry },
+    timeoutMs: settings.timeoutMs ?? 60_000,
+    firstTokenTimeoutMs: null,
+    idleTimeoutMs: null,
+    deadlineMs: null,
+    breaker: null,
+    cache: null,
+  };
+}
 
 /**
  * Turns the client's `model` into a route: a configured alias, `provider/model` for any configured
@@ -38,15 +108,20 @@ export function resolveModel(cfg: GatewayConfig, requested: string): Route {
   // Own properties only: `constructor` or `__proto__` must be a 404, not Object.prototype's members.
   const alias = Object.hasOwn(cfg.models, requested) ? cfg.models[requested] : undefined;
   if (alias) {
-    const targets = alias.targets.map((t) => target(cfg, t.provider, t.model, t.weight));
-    const cache = alias.cache && alias.cache.mode !== "off" ? alias.cache : null;
+    const targets: Target[] = [];
+    const tree = group(cfg, { ...alias, weight: 1 }, "", targets);
     return {
       requested,
       strategy: alias.strategy,
       targets,
+      tree,
       retry: alias.retry,
       timeoutMs: alias.timeoutMs,
-      cache,
+      firstTokenTimeoutMs: alias.firstTokenTimeoutMs ?? null,
+      idleTimeoutMs: alias.idleTimeoutMs ?? null,
+      deadlineMs: alias.deadlineMs ?? null,
+      breaker: alias.breaker ?? null,
+      cache: alias.cache && alias.cache.mode !== "off" ? alias.cache : null,
     };
   }
   const slash = requested.indexOf("/");
@@ -54,13 +129,11 @@ export function resolveModel(cfg: GatewayConfig, requested: string): Route {
     const providerName = requested.slice(0, slash);
     const model = requested.slice(slash + 1);
     if (Object.hasOwn(cfg.providers, providerName) && model) {
-      return { requested, ...DIRECT, targets: [target(cfg, providerName, model, 1)] };
+      return directRoute(requested, providerName, provider(cfg, providerName), model);
     }
   }
   for (const [providerName, p] of Object.entries(cfg.providers)) {
-    if (p.models?.includes(requested)) {
-      return { requested, ...DIRECT, targets: [target(cfg, providerName, requested, 1)] };
-    }
+    if (p.models?.includes(requested)) return directRoute(requested, providerName, p, requested);
   }
   throw new GatewayError(
     "model_not_found",
@@ -69,31 +142,47 @@ export function resolveModel(cfg: GatewayConfig, requested: string): Route {
   );
 }
 
-function target(cfg: GatewayConfig, providerName: string, model: string, weight: number): Target {
-  const provider = Object.hasOwn(cfg.providers, providerName) ? cfg.providers[providerName] : undefined;
-  if (!provider) throw new GatewayError("config_invalid", `Unknown provider '${providerName}'`);
-  return { providerName, provider, model, weight };
+/** A configured group as a TargetGroup, its leaves appended to `leaves` in declaration order. */
+function group(cfg: GatewayConfig, g: TargetGroupConfig, path: string, leaves: Target[]): TargetGroup {
+  const children = g.targets.map((t, i): TargetNode => {
+    const at = path ? `${path}.${i}` : String(i);
+    if ("targets" in t) return group(cfg, t, at, leaves);
+    const leaf: Target = {
+      providerName: t.provider,
+      provider: provider(cfg, t.provider),
+      model: t.model,
+      weight: t.weight,
+      path: at,
+      id: `${t.provider}/${t.model}`,
+    };
+    leaves.push(leaf);
+    return leaf;
+  });
+  return {
+    path,
+    strategy: g.strategy,
+    weight: g.weight,
+    rules: g.rules ?? [],
+    default: g.default,
+    explore: g.explore,
+    children,
+  };
+}
+
+function provider(cfg: GatewayConfig, providerName: string): ProviderConfig {
+  const p = Object.hasOwn(cfg.providers, providerName) ? cfg.providers[providerName] : undefined;
+  if (!p) throw new GatewayError("config_invalid", `Unknown provider '${providerName}'`);
+  return p;
 }
 
 /**
- * The order in which targets are tried: as listed for `fallback`; for `loadbalance`, a weighted random
- * draw without replacement, so the rest still serve as fallbacks.
+ * The order in which a flat route's targets are tried: as listed for `fallback`; otherwise a weighted random
+ * draw without replacement, so the rest still serve as fallbacks. Superseded by routing/plan.ts's
+ * `planAttempts`, which orders nested groups and every strategy.
  */
 export function orderTargets(route: Route, random: () => number = Math.random): Target[] {
   if (route.strategy === "fallback" || route.targets.length < 2) return route.targets;
-  const pool = [...route.targets];
-  const out: Target[] = [];
-  while (pool.length > 0) {
-    const total = pool.reduce((s, t) => s + t.weight, 0);
-    let r = random() * total;
-    let i = 0;
-    for (; i < pool.length - 1; i++) {
-      r -= (pool[i] as Target).weight;
-      if (r < 0) break;
-    }
-    out.push(...pool.splice(i, 1));
-  }
-  return out;
+  return weightedOrder(route.targets, random);
 }
 
 /** Every model name a client can use: aliases, then each provider's listed models as `provider/model`. */

@@ -1,5 +1,6 @@
 import * as z from "zod";
 import { PRESET_NAMES } from "../providers/presets";
+import { type Rule, ruleSchema } from "../routing/rules";
 
 /** A literal value, or `env:NAME` to read a Worker secret/var at request time. */
 const secretRef = z.string().min(1);
@@ -122,12 +123,6 @@ export const providerSchema = z.discriminatedUnion("type", [
   mockProvider,
 ]);
 
-const targetSchema = z.strictObject({
-  provider: z.string().min(1),
-  model: z.string().min(1),
-  weight: z.number().int().min(1).max(1000).default(1),
-});
-
 /** The response cache of one alias (see cache/): off unless the alias says otherwise. */
 export const aliasCacheSchema = z.strictObject({
   mode: z.enum(["off", "exact", "semantic"]).default("off"),
@@ -175,21 +170,129 @@ const embedderSchema = z.discriminatedUnion("type", [
   }),
 ]);
 
+export const STRATEGIES = ["fallback", "loadbalance", "latency", "cost", "conditional"] as const;
+export type Strategy = (typeof STRATEGIES)[number];
+/** The upstream statuses retried at the same target unless an alias's `retry.on` says otherwise. */
+export const DEFAULT_RETRY_ON: readonly number[] = [408, 409, 429, 500, 502, 503, 504, 529];
+
+/** One upstream: a provider's model. */
+export interface TargetLeafConfig {
+  provider: string;
+  model: string;
+  weight: number;
+}
+
+/** A group of targets with its own strategy, standing where a target may stand. */
+export interface TargetGroupConfig {
+  strategy: Strategy;
+  targets: TargetNodeConfig[];
+  weight: number;
+  rules?: Rule[] | undefined;
+  default: number;
+  explore: number;
+}
+
+export type TargetNodeConfig = TargetLeafConfig | TargetGroupConfig;
+
+const weight = z.number().int().min(1).max(1000).default(1);
+
+const leafSchema = z.strictObject({ provider: z.string().min(1), model: z.string().min(1), weight });
+
+/**
+ * A target or a nested group, told apart by `targets` (a group's) so that a mistake is reported against the
+ * shape that was meant, not against both.
+ */
+const targetNodeSchema: z.ZodType<TargetNodeConfig, unknown> = z.unknown().transform((v, ctx) => {
+  const group = typeof v === "object" && v !== null && "targets" in v;
+  const r = (group ? groupSchema : leafSchema).safeParse(v);
+  if (r.success) return r.data;
+  for (const issue of r.error.issues) ctx.addIssue(issue as Parameters<typeof ctx.addIssue>[0]);
+  return z.NEVER;
+});
+
+/** The fields every group has, the alias itself included. */
+const groupFields = {
+  strategy: z.enum(STRATEGIES).default("fallback"),
+  targets: z.array(targetNodeSchema).min(1),
+  /** `conditional`: the first rule whose `when` holds chooses `targets[use]`. */
+  rules: z.array(ruleSchema).optional(),
+  /** `conditional`: the target used when no rule holds. */
+  default: z.number().int().min(0).default(0),
+  /** `latency`: the share of calls sent first to another target than the fastest, so a recovered one is seen. */
+  explore: z.number().min(0).max(1).default(0.1),
+};
+
+const groupSchema = z.strictObject({ ...groupFields, weight });
+
+const ms = (max: number) => z.number().int().min(1).max(max);
+
 const modelSchema = z.strictObject({
-  strategy: z.enum(["fallback", "loadbalance"]).default("fallback"),
-  targets: z.array(targetSchema).min(1),
+  ...groupFields,
   retry: z
     .strictObject({
       /** Tries per target, the first included. */
       attempts: z.number().int().min(1).max(10).default(1),
       /** Base delay before a retry, doubled each time (an upstream Retry-After wins, up to 10 s). */
       backoffMs: z.number().int().min(0).max(10_000).default(250),
+      /** Upstream statuses retried at the same target (others move on to the next target or end the call). */
+      on: z.array(z.number().int().min(100).max(599)).default(() => [...DEFAULT_RETRY_ON]),
     })
-    .default({ attempts: 1, backoffMs: 250 }),
+    .default(() => ({ attempts: 1, backoffMs: 250, on: [...DEFAULT_RETRY_ON] })),
   /** Time allowed for each upstream attempt to answer with headers. */
-  timeoutMs: z.number().int().min(1).max(600_000).default(60_000),
+  timeoutMs: ms(600_000).default(60_000),
+  /** Time allowed for each attempt until its first content event; none when absent. */
+  firstTokenTimeoutMs: ms(600_000).optional(),
+  /** Longest silence between two stream chunks; none when absent. */
+  idleTimeoutMs: ms(600_000).optional(),
+  /** The whole call from its arrival, every retry and fallback included; none when absent. */
+  deadlineMs: ms(3_600_000).optional(),
+  /** A circuit breaker on each of the alias's targets (shared per provider + model); none when absent. */
+  breaker: z
+    .strictObject({
+      /** Failures within `windowMs` that open the breaker. */
+      failures: z.number().int().min(1).max(1000).default(5),
+      windowMs: ms(86_400_000).default(60_000),
+      /** How long it stays open before a probe may go through. */
+      cooldownMs: ms(86_400_000).default(30_000),
+    })
+    .optional(),
   cache: aliasCacheSchema.optional(),
 });
+
+type Issues = { addIssue(issue: { code: "custom"; message: string; path: (string | number)[] }): void };
+
+/** A group's references, checked once the whole config is parsed: providers exist, rule indexes exist. */
+function checkGroup(
+  providers: Record<string, unknown>,
+  g: Omit<TargetGroupConfig, "weight">,
+  path: (string | number)[],
+  ctx: Issues,
+): void {
+  g.targets.forEach((t, i) => {
+    const at = [...path, "targets", i];
+    if ("targets" in t) checkGroup(providers, t, at, ctx);
+    else if (typeof t.provider === "string" && !Object.hasOwn(providers, t.provider)) {
+      ctx.addIssue({
+        code: "custom",
+        message: `unknown provider '${t.provider}'`,
+        path: [...at, "provider"],
+      });
+    }
+  });
+  const n = g.targets.length;
+  if (n === 0) return; // reported as too few targets
+  const outOfRange = (i: number) => `no target ${i}: this group's targets are 0–${n - 1}`;
+  if (g.rules && g.strategy !== "conditional") {
+    const message = `rules apply to strategy 'conditional' only (this group's is '${g.strategy}')`;
+    ctx.addIssue({ code: "custom", message, path: [...path, "rules"] });
+  }
+  g.rules?.forEach((r, i) => {
+    if (r.use >= n)
+      ctx.addIssue({ code: "custom", message: outOfRange(r.use), path: [...path, "rules", i, "use"] });
+  });
+  if (g.default >= n)
+    ctx.addIssue({ code: "custom", message: outOfRange(g.default), path: [...path, "default"] });
+}
 
 export const configSchema = z
   .strictObject({
@@ -257,20 +360,11 @@ export const configSchema = z
       .default({ maxBodyBytes: 25 * 1024 * 1024, reservationTtlSeconds: 900, defaultMaxTokens: 4096 }),
   })
   .superRefine((cfg, ctx) => {
-    for (const [alias, m] of Object.entries(cfg.models)) {
-      m.targets.forEach((t, i) => {
-        if (!Object.hasOwn(cfg.providers, t.provider)) {
-          ctx.addIssue({
-            code: "custom",
-            message: `unknown provider '${t.provider}'`,
-            path: ["models", alias, "targets", i, "provider"],
-          });
-        }
-      });
-    }
+    for (const [alias, m] of Object.entries(cfg.models)) checkGroup(cfg.providers, m, ["models", alias], ctx);
   });
 
 export type GatewayConfig = z.infer<typeof configSchema>;
 export type ProviderConfig = z.infer<typeof providerSchema>;
 export type ModelConfig = GatewayConfig["models"][string];
 export type AliasCacheConfig = z.infer<typeof aliasCacheSchema>;
+export type BreakerConfig = NonNullable<ModelConfig["breaker"]>;

@@ -222,7 +222,7 @@ describe("timeouts and network failures", () => {
 });
 
 describe("loadbalance", () => {
-  it("spreads calls over the targets by weight", async () => {
+  it("spreads calls over the targets by weight (the draw's random swept evenly over [0, 1))", async () => {
     const { g, key } = await setup({
       strategy: "loadbalance",
       targets: [
@@ -230,18 +230,20 @@ describe("loadbalance", () => {
         { provider: "groq", model: "llama-3.3-70b-versatile", weight: 1 },
       ],
     });
+    const random = vi.spyOn(Math, "random");
     const served: string[] = [];
     for (let i = 0; i < 40; i++) {
+      // Every draw of call i is (i + 0.5) / 40: the 40 calls sweep [0, 1) evenly, so weights 3 : 1 give 30 : 10.
+      random.mockReturnValue((i + 0.5) / 40);
       const res = await g.fetch("/v1/chat/completions", chat(key));
       expect(res.status).toBe(200);
       expect(res.headers.get("x-sluice-retries")).toBe("0");
       served.push(res.headers.get("x-sluice-provider") ?? "");
       await res.text();
     }
-    expect(a.requests.length + b.requests.length).toBe(40);
-    expect(a.requests.length).toBeGreaterThan(0);
-    expect(b.requests.length).toBeGreaterThan(0);
-    expect(served.filter((p) => p === "openai")).toHaveLength(a.requests.length);
+    expect(served.filter((p) => p === "openai")).toHaveLength(30);
+    expect(served.filter((p) => p === "groq")).toHaveLength(10);
+    expect([a.requests.length, b.requests.length]).toEqual([30, 10]);
   });
 
   it("draws the first target in proportion to its weight (an injected, evenly spread random)", () => {

@@ -30,6 +30,8 @@ const target = (c: GatewayConfig, providerName: string, model: string): Target =
   provider: c.providers[providerName] as Target["provider"],
   model,
   weight: 1,
+  path: "0",
+  id: `${providerName}/${model}`,
 });
 
 afterEach(() => {
