@@ -7,6 +7,7 @@ import { init, limitBody, nosniff, requestId } from "./http/middleware";
 import { FORMATS, formatOf } from "./inbound";
 import { openapi } from "./openapi/route";
 import { adminCache } from "./routes/admin-cache";
+import { adminHealth } from "./routes/admin-health";
 import { adminKeys } from "./routes/admin-keys";
 import { adminTeams } from "./routes/admin-teams";
 import { chat } from "./routes/chat";
@@ -38,6 +39,7 @@ export function createApp() {
   app.route("/", adminKeys);
   app.route("/", adminTeams);
   app.route("/", adminCache);
+  app.route("/", adminHealth);
   app.route("/", tokens);
   app.route("/", dashboard);
   app.route("/", adminSpend);

@@ -3,6 +3,7 @@ import type { LocalVectorIndex } from "./cache/vectors/durable-object";
 import { GatewayError } from "./http/errors";
 import { describeIssues } from "./http/validate";
 import type { Limiter } from "./limits/limiter";
+import type { CircuitBreaker } from "./routing/breaker/durable-object";
 import type { SpendBuffer } from "./spend/buffer";
 
 /** Bindings and variables Sluice reads. Other variables stay available to `env:NAME` config references. */
@@ -27,6 +28,12 @@ const envSchema = z.looseObject({
     (v) => typeof (v as DurableObjectNamespace | undefined)?.idFromName === "function",
     { message: "Durable Object binding VECTORS is missing (see wrangler.toml)" },
   ),
+  /** The targets' circuit breakers, shared across isolates; each isolate keeps its own when it is absent. */
+  BREAKERS: z
+    .custom<DurableObjectNamespace<CircuitBreaker>>(
+      (v) => typeof (v as DurableObjectNamespace | undefined)?.idFromName === "function",
+    )
+    .optional(),
   /** Vectorize, for the semantic cache in production. */
   VECTORIZE: z.custom<Vectorize>((v) => typeof (v as Vectorize | undefined)?.query === "function").optional(),
   ADMIN_TOKEN: z

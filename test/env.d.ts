@@ -8,6 +8,7 @@ declare global {
       SPEND: DurableObjectNamespace<import("../src/spend/buffer").SpendBuffer>;
       LIMITS: DurableObjectNamespace<import("../src/limits/limiter").Limiter>;
       VECTORS: DurableObjectNamespace<import("../src/cache/vectors/durable-object").LocalVectorIndex>;
+      BREAKERS: DurableObjectNamespace<import("../src/routing/breaker/durable-object").CircuitBreaker>;
       ADMIN_TOKEN: string;
       GATEWAY_CONFIG?: string;
       TEST_MIGRATIONS: D1Migration[];

@@ -1,8 +1,10 @@
 import type { Child } from "hono/jsx";
+import type { TargetHealthRow } from "../routing/breaker/health";
 import type { RecentCall, SpendGroup } from "../spend/query";
 import { CacheTable } from "./cache-view";
 import { type Dashboard, type KeyName, PERIODS, type Period, type View } from "./data";
 import { int, pct, usd } from "./format";
+import { HealthTable } from "./health-view";
 
 const CSS = `
 :root{--bg:#f6f7f9;--card:#fff;--ink:#14171f;--muted:#5b6475;--line:#e3e6eb;--accent:#2f6fed;--bad:#c2362b;--ok:#1f8a4c}
@@ -237,7 +239,7 @@ function hrefOf(v: View, change: Partial<{ period: Period }>): string {
   return `/dashboard?${p}`;
 }
 
-export function DashboardPage(props: { view: View; data: Dashboard }) {
+export function DashboardPage(props: { view: View; data: Dashboard; health: TargetHealthRow[] }) {
   const { view, data } = props;
   const t = data.total;
   const names = new Map<string, KeyName>(data.keys.map((k) => [k.id, k]));
@@ -340,6 +342,8 @@ export function DashboardPage(props: { view: View; data: Dashboard }) {
         </div>
         <div style="height:18px" />
         <CacheTable aliases={data.cache} />
+        <div style="height:18px" />
+        <HealthTable targets={props.health} />
         <div style="height:18px" />
         <Recent calls={data.recent} keyName={keyName} />
       </main>

@@ -4,6 +4,7 @@ import { messagesRequestSchema } from "../formats/anthropic";
 import { chatRequestSchema, embeddingsRequestSchema } from "../formats/openai";
 import { responsesRequestSchema } from "../formats/responses-schema";
 import { formatOf } from "../inbound";
+import { breakerForceSchema } from "../routes/admin-health";
 import { createSchema as keyCreate, updateSchema as keyUpdate } from "../routes/admin-keys";
 import { teamSchema } from "../routes/admin-teams";
 import { mintSchema } from "../routes/tokens";
@@ -34,6 +35,7 @@ function schemas(): Record<string, Json> {
     KeyCreateRequest: keyCreate,
     KeyUpdateRequest: keyUpdate,
     TeamLimitsRequest: teamSchema,
+    BreakerForceRequest: breakerForceSchema,
     BrowserTokenRequest: mintSchema,
     DashboardLogin: z.object({ token: z.string().describe("The admin token") }),
     KeyCreated: z.looseObject({

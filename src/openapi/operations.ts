@@ -298,6 +298,23 @@ export function operations(): Operation[] {
     },
     {
       method: "get",
+      path: "/admin/health",
+      summary: "Every target's circuit breaker (state, failures, opened at, forced) and recent figures",
+      tag: "admin",
+      auth: "admin",
+      answer: "json",
+    },
+    {
+      method: "put",
+      path: "/admin/breakers/{provider}/{model}",
+      summary: "Open or close a target's circuit breaker by hand (the model may hold `/`)",
+      tag: "admin",
+      auth: "admin",
+      body: "BreakerForceRequest",
+      answer: "json",
+    },
+    {
+      method: "get",
       path: "/admin/spend",
       summary: "Every key's spend, grouped and filtered (JSON or CSV)",
       tag: "spend",

@@ -6,6 +6,7 @@ import { endSession, hasSession, startSession } from "../dashboard/session";
 import { DashboardPage, ErrorPage, SignIn } from "../dashboard/views";
 import type { AppEnv } from "../http/context";
 import { safeEqual } from "../keys/secret";
+import { targetHealth } from "../routing/breaker/health";
 
 /** Dashboard pages: never cached, never framed, nothing loaded from elsewhere, no script at all. */
 const pageHeaders = createMiddleware<AppEnv>(async (c, next) => {
@@ -53,9 +54,12 @@ export const dashboard = new Hono<AppEnv>()
     if (!(await signedIn(c))) return c.html(<SignIn />);
     const view = parseView(c.req.query());
     if ("error" in view) return c.html(<ErrorPage message={view.error} />, 400);
-    return c.html(
-      <DashboardPage view={view} data={await loadDashboard(c.env.DB, c.var.services.keys, view)} />,
-    );
+    const s = c.var.services;
+    const [data, health] = await Promise.all([
+      loadDashboard(c.env.DB, s.keys, view),
+      targetHealth(s.env, s.waitUntil),
+    ]);
+    return c.html(<DashboardPage view={view} data={data} health={health} />);
   })
   .post("/dashboard/login", async (c) => {
     if (crossSite(c)) return c.html(<SignIn error="Sign-in from another site was refused." />, 403);

@@ -20,6 +20,8 @@ describe("The admin-auth matrix", () => {
       "DELETE /admin/keys/:id",
       "PUT /admin/teams/:name",
       "GET /admin/spend",
+      "GET /admin/health",
+      "PUT /admin/breakers/:provider/:model{.+}",
     ])
       expect(names).toContain(known);
   });

@@ -2,8 +2,13 @@ import { expect, it } from "vitest";
 import { expectError } from "./errors";
 import { ADMIN_TOKEN, type Gateway } from "./gateway";
 
-/** A concrete request for each admin route pattern (`:id` and `:name` filled in). */
-export const concrete = (path: string) => path.replace(":id", "key_matrix").replace(":name", "matrix-team");
+/** A concrete request for each admin route pattern (`:id`, `:name`, `:provider` and `:model{…}` filled in). */
+export const concrete = (path: string) =>
+  path
+    .replace(":id", "key_matrix")
+    .replace(":name", "matrix-team")
+    .replace(":provider", "matrix-provider")
+    .replace(/:model(\{[^}]*\})?/, "matrix/model");
 
 /** The credentials an admin route must refuse, each with the headers that present it. */
 export const FORGED: [string, (secret: string) => Record<string, string>][] = [

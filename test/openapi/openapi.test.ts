@@ -17,11 +17,11 @@ interface Doc {
  */
 const FALLBACKS = new Set(["GET /v1/responses"]);
 
-/** Every `METHOD /path` the Hono app mounts, in OpenAPI's path syntax (`:id` → `{id}`). */
+/** Every `METHOD /path` the Hono app mounts, in OpenAPI's path syntax (`:id` → `{id}`, `:model{.+}` → `{model}`). */
 function mountedRoutes(): string[] {
   const routes = createApp()
     .routes.filter((r) => r.method !== "ALL" && !r.path.includes("*"))
-    .map((r) => `${r.method} ${r.path.replace(/:(\w+)/g, "{$1}")}`)
+    .map((r) => `${r.method} ${r.path.replace(/:(\w+)(\{[^}]*\})?/g, "{$1}")}`)
     .filter((r) => !FALLBACKS.has(r));
   return [...new Set(routes)].sort();
 }
