@@ -10,6 +10,9 @@ export const ROWS_PER_FLUSH = 1000;
 const FLUSHES_PER_ALARM = 5;
 const MAX_BACKOFF_MS = 60_000;
 const PRUNE_EVERY_MS = 60 * 60 * 1000;
+/** Rows per prune statement, and statements per prune run (a run deletes up to 250,000 rows per shard). */
+export const PRUNE_BATCH_ROWS = 5000;
+const PRUNE_BATCHES = 50;
 const DAY_MS = 86_400_000;
 
 /** The bindings the buffer uses (a subset of the Worker's `Env`). */
@@ -112,12 +115,20 @@ export class SpendBuffer extends DurableObject<BufferEnv> {
     return true;
   }
 
-  /** Deletes raw rows past retention, at most hourly; a failure here only delays it. */
+  /**
+   * Deletes raw rows past retention, at most hourly, in batches until none is left (up to PRUNE_BATCHES per run;
+   * a run that still found full batches makes the next alarm prune again), so deletion keeps up with any write
+   * rate rather than one batch an hour. A failure here only delays it.
+   */
   private async prune(): Promise<void> {
     if (this.retentionDays <= 0 || Date.now() - this.lastPrune < PRUNE_EVERY_MS) return;
     this.lastPrune = Date.now();
     try {
-      await pruneRows(this.db, Date.now() - this.retentionDays * DAY_MS);
+      const before = Date.now() - this.retentionDays * DAY_MS;
+      for (let i = 0; i < PRUNE_BATCHES; i++) {
+        if ((await pruneRows(this.db, before, PRUNE_BATCH_ROWS)) < PRUNE_BATCH_ROWS) return;
+      }
+      this.lastPrune = 0;
     } catch (err) {
       console.error(JSON.stringify({ event: "sluice.spend.prune_failed", error: String(err) }));
     }

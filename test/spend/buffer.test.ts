@@ -83,3 +83,22 @@ describe("The spend buffer Durable Object", () => {
     vi.restoreAllMocks();
   });
 });
+
+describe("The spend buffer's retention", () => {
+  it("prunes every expired row in one run, batch after batch, not one batch an hour", async () => {
+    const { writeRows } = await import("../../src/spend/ledger");
+    const { PRUNE_BATCH_ROWS } = await import("../../src/spend/buffer");
+    const keyId = `key_prune_${crypto.randomUUID()}`;
+    // Rows from 1900: past even the longest retention (100 years), so no other test's rows are touched.
+    const old = Array.from({ length: 2 * PRUNE_BATCH_ROWS + 100 }, (_, i) =>
+      row({ key_id: keyId, ts: Date.UTC(1900, 0, 1) + i }),
+    );
+    await writeRows(env.DB, old);
+    expect(await written(keyId)).toBe(old.length);
+    const stub = stubOf(`spend:t-prune-${crypto.randomUUID()}`);
+    await stub.record(row({ key_id: keyId }), { retentionDays: 36_500 });
+    expect(await runDurableObjectAlarm(stub)).toBe(true);
+    // The fresh row stays; all three batches of old ones went.
+    expect(await written(keyId)).toBe(1);
+  });
+});
