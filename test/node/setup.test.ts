@@ -226,6 +226,7 @@ describe("npm run setup against a stub wrangler", () => {
       "SPEND",
       "LIMITS",
       "VECTORS",
+      "BREAKERS",
     ]);
     expect(prod?.kv_namespaces?.[0]?.binding).toBe("CACHE");
     expect(prod?.vectorize?.[0]).toEqual({ binding: "VECTORIZE", index_name: "sluice-production-cache" });
