@@ -135,7 +135,12 @@ export function toAnthropicStream(
       send("message_stop", {});
     };
     const error = (err: Json) => {
-      const type = ANTHROPIC_ERROR_TYPES.has(String(err.type)) ? String(err.type) : "api_error";
+      // A gateway timeout (a stream gone idle, the deadline) is Anthropic's `timeout_error`.
+      const type = ANTHROPIC_ERROR_TYPES.has(String(err.type))
+        ? String(err.type)
+        : err.code === "upstream_timeout"
+          ? "timeout_error"
+          : "api_error";
       send("error", { error: { type, message: String(err.message ?? "") } });
       ended = true;
     };

@@ -33,6 +33,8 @@ export const ERRORS = {
   /** In streams only: the upstream stream broke off, or ended before its end marker, after the first byte. */
   upstream_stream_cut: { status: 502, type: "upstream_error" },
   upstream_timeout: { status: 504, type: "upstream_error" },
+  /** Every target of the route is skipped: their circuit breakers are open. */
+  upstream_unavailable: { status: 503, type: "upstream_error" },
   limiter_unavailable: { status: 503, type: "server_error" },
   config_invalid: { status: 500, type: "server_error" },
   internal_error: { status: 500, type: "server_error" },
@@ -100,6 +102,7 @@ function anthropicType(status: number): string {
     413: "request_too_large",
     429: "rate_limit_error",
     503: "overloaded_error",
+    504: "timeout_error",
     529: "overloaded_error",
   };
   return types[status] ?? (status >= 500 ? "api_error" : "invalid_request_error");

@@ -22,6 +22,7 @@ const versionOf = (headers: Headers) => {
  * streams are written in the client's API version; every answer under `/v1/messages` is Anthropic-shaped.
  */
 export const anthropicMessages: InboundFormat = {
+  name: "messages",
   op: "chat",
   paths: ["/v1/messages"],
   errorShape: "anthropic",

@@ -1,6 +1,7 @@
 import { CUT_MESSAGE, completionBody } from "../formats/chunks";
 import { formatSse } from "../formats/sse";
 import type { Usage } from "../formats/usage";
+import type { StreamTiming } from "../pipeline/stream";
 import { fromAnthropicMessage } from "../providers/anthropic";
 import type { WatchedWire } from "./types";
 import { watchWire } from "./wire-watch";
@@ -41,7 +42,11 @@ export function canonicalOfMessage(json: unknown): string {
  * or ends without either gets one `event: error` (`api_error`, the cut message), as Anthropic's SDKs expect.
  * With `assemble`, the message is rebuilt from its blocks for the stages that want the answer whole.
  */
-export function watchAnthropicStream(upstream: ReadableStream<Uint8Array>, assemble: boolean): WatchedWire {
+export function watchAnthropicStream(
+  upstream: ReadableStream<Uint8Array>,
+  assemble: boolean,
+  timing?: StreamTiming,
+): WatchedWire {
   let usage: Json = {};
   let completed = false;
   let error: string | null = null;
@@ -96,20 +101,28 @@ export function watchAnthropicStream(upstream: ReadableStream<Uint8Array>, assem
     }
   };
 
-  return watchWire(upstream, {
-    event,
-    ended: () => completed || error !== null,
-    cutEvent: () =>
-      formatSse(
-        JSON.stringify({ type: "error", error: { type: "api_error", message: CUT_MESSAGE } }),
-        "error",
-      ),
-    outcome: (cut) => ({
-      usage: anthropicUsage(message ? usage : null),
-      completed,
-      streamedChars,
-      error: cut ? "upstream_stream_cut" : error,
-      text: whole(),
-    }),
-  });
+  return watchWire(
+    upstream,
+    {
+      event,
+      ended: () => completed || error !== null,
+      // Anthropic's own error event (its SDKs throw it); a limit's cut is a timeout, as Anthropic names one.
+      cutEvent: (why) =>
+        formatSse(
+          JSON.stringify({
+            type: "error",
+            error: { type: why ? "timeout_error" : "api_error", message: why?.message ?? CUT_MESSAGE },
+          }),
+          "error",
+        ),
+      outcome: (cut) => ({
+        usage: anthropicUsage(message ? usage : null),
+        completed,
+        streamedChars,
+        error: cut ?? error,
+        text: whole(),
+      }),
+    },
+    timing,
+  );
 }

@@ -4,6 +4,7 @@ import type { InboundFormat } from "./types";
 
 /** `POST /v1/chat/completions`: OpenAI chat is the canonical form, so answers and streams pass as they are. */
 export const openAIChat: InboundFormat = {
+  name: "chat",
   op: "chat",
   paths: ["/v1/chat/completions"],
   errorShape: "openai",

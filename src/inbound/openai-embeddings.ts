@@ -4,6 +4,7 @@ import type { InboundFormat } from "./types";
 
 /** `POST /v1/embeddings`: OpenAI embeddings, never streamed. */
 export const openAIEmbeddings: InboundFormat = {
+  name: "embeddings",
   op: "embeddings",
   paths: ["/v1/embeddings"],
   errorShape: "openai",

@@ -70,6 +70,7 @@ const sessionFor = (headers: Headers): Session =>
  * without one (store: false) nothing is stored.
  */
 export const openAIResponses: InboundFormat = {
+  name: "responses",
   op: "chat",
   paths: ["/v1/responses"],
   errorShape: "openai",

@@ -2,6 +2,7 @@ import { CUT_MESSAGE, completionBody, type FinishReason, type ToolCall, wireUsag
 import { flatName } from "../formats/responses-tools";
 import { formatSse } from "../formats/sse";
 import type { Usage } from "../formats/usage";
+import type { StreamTiming } from "../pipeline/stream";
 import type { WatchedWire } from "./types";
 import { watchWire } from "./wire-watch";
 
@@ -102,44 +103,52 @@ const DELTAS = new Set([
  * `response.failed` or an `error` event. A stream cut before any of them ends with an `error` event
  * (`upstream_stream_cut`, numbered after the last event), which the openai SDK throws as an APIError.
  */
-export function watchResponsesStream(upstream: ReadableStream<Uint8Array>, assemble: boolean): WatchedWire {
+export function watchResponsesStream(
+  upstream: ReadableStream<Uint8Array>,
+  assemble: boolean,
+  timing?: StreamTiming,
+): WatchedWire {
   let final: Json | null = null;
   let completed = false;
   let error: string | null = null;
   let streamedChars = 0;
   let sequence = -1;
-  return watchWire(upstream, {
-    event(d) {
-      if (typeof d.sequence_number === "number") sequence = d.sequence_number;
-      const type = String(d.type ?? "");
-      if (DELTAS.has(type)) streamedChars += String(d.delta ?? "").length;
-      else if (type === "response.completed" || type === "response.incomplete") {
-        final = obj(d.response);
-        completed = true;
-      } else if (type === "response.failed") {
-        final = obj(d.response);
-        error = String(obj(final.error).code ?? "server_error");
-      } else if (type === "error") error = String(d.code ?? "server_error");
+  return watchWire(
+    upstream,
+    {
+      event(d) {
+        if (typeof d.sequence_number === "number") sequence = d.sequence_number;
+        const type = String(d.type ?? "");
+        if (DELTAS.has(type)) streamedChars += String(d.delta ?? "").length;
+        else if (type === "response.completed" || type === "response.incomplete") {
+          final = obj(d.response);
+          completed = true;
+        } else if (type === "response.failed") {
+          final = obj(d.response);
+          error = String(obj(final.error).code ?? "server_error");
+        } else if (type === "error") error = String(d.code ?? "server_error");
+      },
+      ended: () => completed || error !== null,
+      cutEvent: (why) =>
+        formatSse(
+          JSON.stringify({
+            type: "error",
+            code: why?.code ?? "upstream_stream_cut",
+            message: why?.message ?? CUT_MESSAGE,
+            param: null,
+            sequence_number: sequence + 1,
+          }),
+          "error",
+        ),
+      outcome: (cut) => ({
+        usage: responsesUsage(final?.usage),
+        completed,
+        streamedChars,
+        error: cut ?? error,
+        text: assemble && completed && final ? canonicalOfResponse(final) : null,
+        final,
+      }),
     },
-    ended: () => completed || error !== null,
-    cutEvent: () =>
-      formatSse(
-        JSON.stringify({
-          type: "error",
-          code: "upstream_stream_cut",
-          message: CUT_MESSAGE,
-          param: null,
-          sequence_number: sequence + 1,
-        }),
-        "error",
-      ),
-    outcome: (cut) => ({
-      usage: responsesUsage(final?.usage),
-      completed,
-      streamedChars,
-      error: cut ? "upstream_stream_cut" : error,
-      text: assemble && completed && final ? canonicalOfResponse(final) : null,
-      final,
-    }),
-  });
+    timing,
+  );
 }

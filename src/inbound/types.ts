@@ -1,7 +1,8 @@
 import type { Usage } from "../formats/usage";
 import type { ErrorShape, GatewayError } from "../http/errors";
-import type { StreamOutcome } from "../pipeline/stream";
+import type { StreamOutcome, StreamTiming } from "../pipeline/stream";
 import type { Operation, WireFormat } from "../providers/types";
+import type { InboundName } from "../routing/rules";
 
 /** A client's request as an inbound format parsed it: the canonical (OpenAI) call. */
 export interface ParsedCall {
@@ -23,6 +24,8 @@ export interface ParsedCall {
  * nothing else about a dialect.
  */
 export interface InboundFormat {
+  /** The dialect's name, as routing rules name it (`format` in a condition, routing/rules.ts). */
+  readonly name: InboundName;
   readonly op: Operation;
   /** The paths this format owns: every answer on them, errors included, is in `errorShape`. */
   readonly paths: readonly string[];
@@ -47,7 +50,7 @@ export interface Passthrough {
   /** A JSON answer in the canonical form, for the stages (the cache stores canonical answers). */
   canonical(json: Record<string, unknown>): string;
   /** A stream passed on byte for byte, watched for usage and its end; `assemble`: its canonical answer too. */
-  watch(body: ReadableStream<Uint8Array>, assemble: boolean): WatchedWire;
+  watch(body: ReadableStream<Uint8Array>, assemble: boolean, timing?: StreamTiming): WatchedWire;
   /**
    * Told of a passthrough's whole answer in the format itself (a JSON answer, or a stream's `final`), with the
    * provider that gave it, off the response path: the Responses format stores it (`store`).

@@ -1,5 +1,5 @@
 import { SseParser } from "../formats/sse";
-import { relaySse, type StreamOutcome } from "../pipeline/stream";
+import { relaySse, type StreamCut, type StreamOutcome, type StreamTiming } from "../pipeline/stream";
 import type { WatchedWire } from "./types";
 
 type Json = Record<string, unknown>;
@@ -10,10 +10,13 @@ export interface WireReader {
   event(data: Json): void;
   /** The stream reached its end event, or an error event: nothing needs adding when it closes. */
   ended(): boolean;
-  /** The framed SSE event that ends a stream that broke off or closed early, in the format's error shape. */
-  cutEvent(): string;
-  /** The outcome, once the stream is over (`error` set to `upstream_stream_cut` when it was cut). */
-  outcome(cut: boolean): StreamOutcome & { text: string | null; final?: Json | null };
+  /**
+   * The framed SSE event that ends a stream that broke off or closed early (or that a limit ended: `why`), in
+   * the format's error shape.
+   */
+  cutEvent(why?: StreamCut): string;
+  /** The outcome, once the stream is over (`cut`: the code it was cut with, `upstream_stream_cut` or a limit's). */
+  outcome(cut: string | null): StreamOutcome & { text: string | null; final?: Json | null };
 }
 
 /**
@@ -21,7 +24,11 @@ export interface WireReader {
  * breaks off or closes before its end event gets the reader's cut event, so the client's SDK reads an error
  * rather than a truncated answer. Shared by the Anthropic and the Responses passthrough.
  */
-export function watchWire(upstream: ReadableStream<Uint8Array>, reader: WireReader): WatchedWire {
+export function watchWire(
+  upstream: ReadableStream<Uint8Array>,
+  reader: WireReader,
+  timing?: StreamTiming,
+): WatchedWire {
   let settle!: WatchedWire["done"] extends Promise<infer T> ? (v: T) => void : never;
   const done: WatchedWire["done"] = new Promise((r) => {
     settle = r;
@@ -38,28 +45,32 @@ export function watchWire(upstream: ReadableStream<Uint8Array>, reader: WireRead
   const decoder = new TextDecoder();
   let out!: ReadableStreamDefaultController<Uint8Array>;
   let sent = 0;
-  let cut = false;
-  const body = relaySse(upstream, {
-    attach: (controller) => {
-      out = controller;
+  let cut: string | null = null;
+  const body = relaySse(
+    upstream,
+    {
+      attach: (controller) => {
+        out = controller;
+      },
+      count: () => sent,
+      chunk(value) {
+        sent++;
+        out.enqueue(value);
+        parser.push(decoder.decode(value, { stream: true }));
+      },
+      end(broken, why) {
+        if (!broken) {
+          parser.push(decoder.decode());
+          parser.end();
+        }
+        if (!reader.ended()) {
+          cut = why?.code ?? "upstream_stream_cut";
+          out.enqueue(new TextEncoder().encode(reader.cutEvent(why)));
+        }
+      },
+      finish: () => settle(reader.outcome(cut)),
     },
-    count: () => sent,
-    chunk(value) {
-      sent++;
-      out.enqueue(value);
-      parser.push(decoder.decode(value, { stream: true }));
-    },
-    end(broken) {
-      if (!broken) {
-        parser.push(decoder.decode());
-        parser.end();
-      }
-      if (!reader.ended()) {
-        cut = true;
-        out.enqueue(new TextEncoder().encode(reader.cutEvent()));
-      }
-    },
-    finish: () => settle(reader.outcome(cut)),
-  });
+    timing,
+  );
   return { body, done };
 }

@@ -7,6 +7,7 @@ import { assertModelAllowed, assertTokenModel } from "../keys/allow";
 import { estimateInputTokens } from "../limits/estimate";
 import { adapterFor } from "../providers";
 import { DROPPED_HEADER } from "../providers/native";
+import type { RequestFacts } from "../routing/rules";
 import { formatUsd } from "../spend/money";
 import { costPicoUsd, pricesFor } from "../spend/pricing";
 import type { CallRecord } from "../spend/record";
@@ -16,6 +17,47 @@ import { limitedCall, usedTokens } from "./limit";
 import type { Services } from "./services";
 import type { StageAnswer, StageCall } from "./stage";
 import { type StreamOutcome, watchChatStream } from "./stream";
+
+/**
+ * What routing rules and strategies read of a call (routing/rules.ts); the token estimate and the image scan
+ * run only if a rule or the cost strategy asks for them.
+ */
+function factsOf(
+  format: InboundFormat,
+  input: CallInput,
+  metadata: Record<string, unknown> | null,
+  body: Record<string, unknown>,
+): RequestFacts {
+  let tokens: number | undefined;
+  let images: boolean | undefined;
+  return {
+    keyId: input.key.id,
+    keyName: input.key.name,
+    team: input.key.team,
+    metadata,
+    get inputTokens() {
+      tokens ??= estimateInputTokens(body);
+      return tokens;
+    },
+    tools: Array.isArray(body.tools) && body.tools.length > 0,
+    get images() {
+      images ??= hasImage(body.messages);
+      return images;
+    },
+    format: format.name,
+    body,
+  };
+}
+
+/** Whether any message part is an image (canonical `image_url` parts). */
+function hasImage(messages: unknown): boolean {
+  if (!Array.isArray(messages)) return false;
+  return messages.some(
+    (m) =>
+      Array.isArray((m as { content?: unknown }).content) &&
+      ((m as { content: { type?: unknown }[] }).content ?? []).some((p) => p?.type === "image_url"),
+  );
+}
 
 /** Whether the canonical body falls short of a request that some target of the route would get as it came. */
 function lossy(format: InboundFormat, route: Route, parsed: ParsedCall): boolean {
@@ -132,6 +174,8 @@ export async function runCall(s: Services, format: InboundFormat, input: CallInp
       stream,
       passthrough,
       untranslatable: parsed.untranslatable,
+      deadlineAt: route.deadlineMs === null ? undefined : started + route.deadlineMs,
+      facts: factsOf(format, input, base.metadata, body),
     });
   } catch (e) {
     if (stageCall) for (const stage of s.stages) stage.failed?.(stageCall);
@@ -147,6 +191,8 @@ export async function runCall(s: Services, format: InboundFormat, input: CallInp
     "x-sluice-model": up.target.model,
     "x-sluice-cache": call.notes.cache,
     "x-sluice-retries": String(up.retries),
+    "x-sluice-fallback-index": up.target.path,
+    "x-sluice-route": up.why,
     ...call.notes.headers,
   };
   if (reservation) Object.assign(headers, reservation.headers);
@@ -174,6 +220,7 @@ export async function runCall(s: Services, format: InboundFormat, input: CallInp
             provider: up.target.providerName,
             upstreamModel: up.target.model,
             targetIndex: route.targets.indexOf(up.target),
+            route: { path: up.target.path, why: up.why },
             retries: up.retries,
             status: up.response.status,
             errorCode: error,
@@ -200,10 +247,15 @@ export async function runCall(s: Services, format: InboundFormat, input: CallInp
       }),
     );
 
+  // A flowing stream's limits: the gap between chunks, and what is left of the call's deadline.
+  const timing = {
+    idleMs: route.idleTimeoutMs ?? undefined,
+    deadlineAt: route.deadlineMs === null ? undefined : started + route.deadlineMs,
+  };
   const wire = up.passthrough ? format.passthrough : undefined;
   if (wire && up.read === null) {
     // The target answered in the client's own format: passed on byte for byte, watched for usage.
-    const watched = wire.watch(up.response.body as ReadableStream<Uint8Array>, call.notes.wantsText);
+    const watched = wire.watch(up.response.body as ReadableStream<Uint8Array>, call.notes.wantsText, timing);
     finish(
       watched.done.then((o) => {
         if (o.final && o.completed) wire.answered?.(input.headers, o.final, up.target.providerName);
@@ -229,6 +281,7 @@ export async function runCall(s: Services, format: InboundFormat, input: CallInp
       upstream,
       !format.wantsUsageChunk(parsed),
       assembler?.push.bind(assembler),
+      timing,
     );
     finish(
       watched.done.then((o) => {

@@ -34,7 +34,10 @@ export async function limitedCall(
   const subjects = subjectsFor(input.key, input.token);
   const clientSignal = input.signal;
   if (subjects.length === 0) {
-    return { up: await callUpstream(route, { ...request, env: s.env }, clientSignal), reservation: null };
+    return {
+      up: await callUpstream(route, { ...request, env: s.env }, clientSignal, s.upstream),
+      reservation: null,
+    };
   }
   const cfg = s.config;
   const hasBudget = budgeted(subjects);
@@ -72,7 +75,7 @@ export async function limitedCall(
     const reservation = await reserve(s.limiters, subjects, ask);
     try {
       return {
-        up: await callUpstream(route, sent, clientSignal),
+        up: await callUpstream(route, sent, clientSignal, s.upstream),
         reservation,
       };
     } catch (e) {
@@ -81,7 +84,7 @@ export async function limitedCall(
     }
   }
   const abort = new AbortController();
-  const upstream = callUpstream(route, sent, AbortSignal.any([clientSignal, abort.signal]));
+  const upstream = callUpstream(route, sent, AbortSignal.any([clientSignal, abort.signal]), s.upstream);
   let reservation: Reservation;
   try {
     reservation = await reserve(s.limiters, subjects, ask);

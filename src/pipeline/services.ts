@@ -1,13 +1,20 @@
 import { type Cache, cacheFor } from "../cache";
+import type { Target } from "../config/resolve";
 import type { GatewayConfig } from "../config/schema";
 import type { Env } from "../env";
 import { KeyStore } from "../keys/store";
 import { durableObjectLimiters } from "../limits/durable-object";
 import type { LimiterObjects } from "../limits/interface";
 import { TeamStore } from "../limits/teams";
+import type { CallRequest } from "../providers/types";
+import { breakersFor } from "../routing/breaker";
+import { type PlanDeps, planAttempts, pricePerMTok } from "../routing/plan";
+import type { RequestFacts } from "../routing/rules";
+import { targetStats } from "../routing/stats";
 import type { CallRecord } from "../spend/record";
 import { bufferSink } from "../spend/sink/buffer";
 import type { Stage } from "./stage";
+import { DEFAULT_DEPS, type UpstreamDeps } from "./upstream";
 
 /**
  * What the pipeline needs from the world, built once per request by `init` (or by a test or a background job):
@@ -29,6 +36,8 @@ export interface Services {
   /** Keys and teams in D1 (the only SQL about them). */
   keys: KeyStore;
   teams: TeamStore;
+  /** How calls go upstream: the routing plan, the targets' circuit breakers, the routing stats (upstream.ts). */
+  upstream: UpstreamDeps;
 }
 
 /** What depends on the bindings alone, built once per env object (per isolate) rather than per request. */
@@ -50,14 +59,51 @@ export function buildServices(
     bound.set(env, stores);
   }
   const cache = cacheFor(env, config);
+  const waitUntil = (work: Promise<unknown>) => ctx.waitUntil(work);
   return {
     env,
     config,
-    waitUntil: (work) => ctx.waitUntil(work),
+    waitUntil,
     record: bufferSink(env, config).record,
     stages: stagesOf(cache),
     cache,
     ...stores,
+    upstream: {
+      ...DEFAULT_DEPS,
+      plan: (route, request) =>
+        planAttempts(route, request.facts ?? ownFacts(request.body), planDeps(config, request)),
+      breakers: breakersFor(env, waitUntil),
+      observe: (id, o) => targetStats.observe(id, o),
+    },
+  };
+}
+
+/** The plan's view of the isolate: its routing stats and the config's prices (no breaker: `allow` decides). */
+function planDeps(config: GatewayConfig, request: CallRequest): PlanDeps {
+  let prices: ((t: Target) => number | null) | undefined;
+  return {
+    random: Math.random,
+    latencyMs: (id) => targetStats.latencyMs(id),
+    pricePerMTok: (t) => {
+      prices ??= pricePerMTok(config, request.facts?.inputTokens ?? 0);
+      return prices(t);
+    },
+    open: () => false,
+  };
+}
+
+/** Facts of a call the gateway makes itself (no key, no client format): rules see an anonymous chat call. */
+function ownFacts(body: Record<string, unknown>): RequestFacts {
+  return {
+    keyId: null,
+    keyName: null,
+    team: null,
+    metadata: null,
+    inputTokens: 0,
+    tools: false,
+    images: false,
+    format: "chat",
+    body,
   };
 }
 

@@ -36,6 +36,7 @@ export function watchChatStream(
   upstream: ReadableStream<Uint8Array>,
   stripUsage: boolean,
   tap?: (data: string) => void,
+  timing?: StreamTiming,
 ): WatchedStream {
   let usage: Usage | null = null;
   let completed = false;
@@ -76,30 +77,46 @@ export function watchChatStream(
   });
 
   const finish = () => settle({ usage, completed, streamedChars, error });
-  const cut = () => {
+  const cut = (why?: StreamCut) => {
     if (completed || error !== null) return;
-    error = "upstream_stream_cut";
-    emit(streamError(CUT_MESSAGE, "upstream_error", error));
+    error = why?.code ?? "upstream_stream_cut";
+    emit(streamError(why?.message ?? CUT_MESSAGE, "upstream_error", error));
   };
-  const body = relaySse(upstream, {
-    attach: (controller) => {
-      out = controller;
+  const body = relaySse(
+    upstream,
+    {
+      attach: (controller) => {
+        out = controller;
+      },
+      count: () => enqueued,
+      chunk(value) {
+        if (!stripUsage) emit(value);
+        parser.push(decoder.decode(value, { stream: true }));
+      },
+      end(broken, why) {
+        if (!broken) {
+          parser.push(decoder.decode());
+          parser.end();
+        }
+        cut(why);
+      },
+      finish,
     },
-    count: () => enqueued,
-    chunk(value) {
-      if (!stripUsage) emit(value);
-      parser.push(decoder.decode(value, { stream: true }));
-    },
-    end(broken) {
-      if (!broken) {
-        parser.push(decoder.decode());
-        parser.end();
-      }
-      cut();
-    },
-    finish,
-  });
+    timing,
+  );
   return { body, done };
+}
+
+/** Limits on a stream once it is flowing: the longest gap between chunks, and the call's deadline (epoch ms). */
+export interface StreamTiming {
+  idleMs?: number | undefined;
+  deadlineAt?: number | undefined;
+}
+
+/** Why the relay ended a stream that the upstream had not ended: a limit of StreamTiming passed. */
+export interface StreamCut {
+  code: string;
+  message: string;
 }
 
 /** What `relaySse` asks of a stream watcher. */
@@ -110,8 +127,11 @@ export interface RelayHooks {
   count(): number;
   /** An upstream chunk arrived. */
   chunk(value: Uint8Array): void;
-  /** The upstream ended (`broken`: it failed rather than closed); the watcher may enqueue a closing event. */
-  end(broken: boolean): void;
+  /**
+   * The upstream ended (`broken`: it failed rather than closed, or `cut` says which limit ended it); the watcher
+   * may enqueue a closing event.
+   */
+  end(broken: boolean, cut?: StreamCut): void;
   /** The outcome is known (ended, failed or cancelled by the client); called once per way out. */
   finish(): void;
 }
@@ -124,8 +144,31 @@ export interface RelayHooks {
 export function relaySse(
   upstream: ReadableStream<Uint8Array>,
   hooks: RelayHooks,
+  timing: StreamTiming = {},
 ): ReadableStream<Uint8Array> {
   const reader = upstream.getReader();
+  const { idleMs, deadlineAt } = timing;
+  const limited = idleMs !== undefined || deadlineAt !== undefined;
+  /** The next chunk, or the limit that passed first (a timer only when a limit is set). */
+  const next = async (): Promise<ReadableStreamReadResult<Uint8Array> | StreamCut> => {
+    if (!limited) return reader.read();
+    const untilDeadline = deadlineAt === undefined ? Number.POSITIVE_INFINITY : deadlineAt - Date.now();
+    const idle = idleMs ?? Number.POSITIVE_INFINITY;
+    const wait = Math.max(0, Math.min(idle, untilDeadline));
+    const cut: StreamCut =
+      idle <= untilDeadline
+        ? { code: "upstream_timeout", message: `The upstream sent nothing for ${idleMs} ms.` }
+        : { code: "upstream_timeout", message: "The call's deadline passed before the stream ended." };
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const passed = new Promise<StreamCut>((r) => {
+      timer = setTimeout(() => r(cut), wait);
+    });
+    try {
+      return await Promise.race([reader.read(), passed]);
+    } finally {
+      clearTimeout(timer);
+    }
+  };
   return new ReadableStream<Uint8Array>(
     {
       start: (controller) => hooks.attach(controller),
@@ -133,7 +176,16 @@ export function relaySse(
         try {
           // Read until something goes out: a pull that enqueues nothing is not called again.
           for (const before = hooks.count(); hooks.count() === before; ) {
-            const { done, value } = await reader.read();
+            const read = await next();
+            if ("code" in read) {
+              // A limit passed: the upstream is cancelled, the watcher closes the stream in the client's format.
+              reader.cancel(read.message).catch(() => {});
+              hooks.end(true, read);
+              hooks.finish();
+              controller.close();
+              return;
+            }
+            const { done, value } = read;
             if (done) {
               hooks.end(false);
               hooks.finish();

@@ -1,5 +1,6 @@
 import type { Target } from "../config/resolve";
 import type { GatewayError } from "../http/errors";
+import type { RequestFacts } from "../routing/rules";
 
 export type Operation = "chat" | "embeddings";
 
@@ -56,6 +57,10 @@ export type CallRequest = Pick<UpstreamCall, "op" | "body" | "stream" | "env"> &
    * target that would translate it is skipped with this error, the call's answer when no target takes it.
    */
   untranslatable?: GatewayError | undefined;
+  /** When the call must be over (epoch ms: its arrival + the route's `deadlineMs`); none when absent. */
+  deadlineAt?: number | undefined;
+  /** What routing rules and strategies read of the request (routing/rules.ts); absent for the gateway's own calls. */
+  facts?: RequestFacts | undefined;
 };
 
 /**

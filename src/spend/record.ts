@@ -20,6 +20,11 @@ export interface CallRecord {
   upstreamModel: string | null;
   /** Index in the route's targets of the one that served (0 = first; more = a fallback); null if none did. */
   targetIndex: number | null;
+  /**
+   * How the route chose it (logged, not a ledger column): the serving target's position (`1`, `0.2`) and the
+   * plan's reason (routing/plan.ts `Planned.why`); absent when no target served.
+   */
+  route?: { path: string; why: string } | undefined;
   op: "chat" | "embeddings";
   status: number;
   errorCode: string | null;

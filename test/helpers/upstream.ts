@@ -103,6 +103,21 @@ export interface StreamTrace {
   aborted: boolean;
 }
 
+/**
+ * A failure of the answer itself, for the chaos suite (statuses are `failNext`): `hang` never sends headers;
+ * `html200` is a 200 HTML page; `malformedJson` a 200 whose JSON breaks off (a stream: a first event that is not
+ * JSON); the stream faults send the role chunk (and, `…AfterFirstToken`, the first content chunk), then either
+ * close without [DONE] (`cut…`) or wait until the request is aborted (`stall…`: a slow first token, a drip).
+ */
+export type Fault =
+  | "hang"
+  | "html200"
+  | "malformedJson"
+  | "cutBeforeFirstToken"
+  | "cutAfterFirstToken"
+  | "stallBeforeFirstToken"
+  | "stallAfterFirstToken";
+
 export interface Hold {
   /** Lets the held stream continue. */
   release(): void;
@@ -166,6 +181,7 @@ export class FakeUpstream {
   private defaultReply: Reply | ((body: Json, req: RecordedRequest) => Reply) = {};
   private failures: (FailureScript | "network")[] = [];
   private holds: { after: number; gate: Promise<void>; reached: () => void }[] = [];
+  private faults: Fault[] = [];
   readonly kind: "openai" | "azure";
 
   constructor(
@@ -195,6 +211,12 @@ export class FakeUpstream {
   /** The next `n` calls fail with this status and OpenAI error body, or reject as a network failure. */
   failNext(n: number, f: FailureScript | "network"): this {
     for (let i = 0; i < n; i++) this.failures.push(f);
+    return this;
+  }
+
+  /** The next `n` calls fail with `fault` (after the request was read and checked, as a real upstream would). */
+  faultNext(n: number, fault: Fault): this {
+    for (let i = 0; i < n; i++) this.faults.push(fault);
     return this;
   }
 
@@ -236,6 +258,7 @@ export class FakeUpstream {
     await this.wait(this.delayMs, req.signal);
     if (this.gate) await this.gate;
     const failure = this.failures.shift();
+    const fault = failure ? undefined : this.faults.shift();
     if (failure === "network") throw new TypeError("fetch failed: connection refused (fake)");
 
     try {
@@ -275,11 +298,25 @@ export class FakeUpstream {
         });
       }
       const model = op.model ?? String(body.model);
+      if (fault === "hang") await this.wait(Number.POSITIVE_INFINITY, req.signal);
+      if (fault === "html200") {
+        return new Response(
+          "<!doctype html><html><head><title>502 Bad Gateway</title></head><body>nginx</body></html>",
+          {
+            headers: { "content-type": "text/html" },
+          },
+        );
+      }
+      if (fault === "malformedJson" && body.stream !== true) {
+        return new Response('{"id":"chatcmpl-fake","object":"chat.completion","choices":[{"index":0,', {
+          headers: { "content-type": "application/json" },
+        });
+      }
       if (op.kind === "embeddings") return this.embeddings(body, model);
       const script = this.replies.shift() ?? this.defaultReply;
       const reply = typeof script === "function" ? script(body, rec) : script;
       return body.stream === true
-        ? this.stream(rec, body, reply, model)
+        ? this.stream(rec, body, reply, model, fault)
         : this.completion(body, reply, model);
     } catch (e) {
       if (e instanceof Reject) return e.response();
@@ -620,7 +657,7 @@ export class FakeUpstream {
   }
 
   /** OpenAI's SSE: role delta, content deltas, tool-call deltas in pieces, finish, [usage], [DONE]. */
-  private stream(rec: RecordedRequest, body: Json, reply: Reply, model: string): Response {
+  private stream(rec: RecordedRequest, body: Json, reply: Reply, model: string, fault?: Fault): Response {
     const a = this.answer(reply);
     const opts = body.stream_options;
     const includeUsage = isObject(opts) && opts.include_usage === true;
@@ -676,8 +713,15 @@ export class FakeUpstream {
       aborted: false,
     };
     this.streams.push(trace);
-    const hold = this.holds.shift();
     const enc = new TextEncoder();
+    // Faults keep the role chunk (and the first content chunk), then cut or stall.
+    const kept = fault === "cutBeforeFirstToken" || fault === "stallBeforeFirstToken" ? 1 : 2;
+    if (fault === "malformedJson") events.splice(0, events.length, "data: {not json\n\n");
+    else if (fault?.startsWith("cut")) events.splice(kept);
+    const stall = fault?.startsWith("stall")
+      ? { after: kept, gate: new Promise<void>(() => {}), reached: () => {} }
+      : undefined;
+    const hold = stall ?? this.holds.shift();
     let pieces = events.map((e) => enc.encode(e));
     const size = this.opts.chunkBytes;
     if (size) {
@@ -755,7 +799,8 @@ export class FakeUpstream {
         reject(signal.reason);
         return;
       }
-      const t = setTimeout(resolve, ms);
+      // An endless wait (a hang) sets no timer: a delay past 2^31 ms would fire at once.
+      const t = Number.isFinite(ms) ? setTimeout(resolve, ms) : undefined;
       signal.addEventListener("abort", () => {
         clearTimeout(t);
         reject(signal.reason);

@@ -102,7 +102,8 @@ describe("streaming", () => {
   it("aborts the upstream request when the client's request is aborted mid-stream", async () => {
     const { g, key } = await setup();
     openai.reply({ content: "one two three four" });
-    const hold = openai.holdNextStream(1);
+    // After the role chunk and the first token: the gateway holds a stream until its first content event.
+    const hold = openai.holdNextStream(2);
     const client = new AbortController();
     const res = await g.fetch("/v1/chat/completions", { ...post(streamBody(), key), signal: client.signal });
     const reader = (res.body as ReadableStream<Uint8Array>).getReader();

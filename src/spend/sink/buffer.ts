@@ -6,7 +6,7 @@ import type { SpendSink } from "./interface";
 
 const ATTEMPTS = 3;
 /** Rows of calls ending within this window in one isolate travel to the buffer together (one RPC). */
-export const BATCH_WINDOW_MS = 10;
+export const BATCH_WINDOW_MS = 100;
 const BATCH_MAX_ROWS = 200;
 
 interface Batch {
