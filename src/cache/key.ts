@@ -102,7 +102,7 @@ export async function requestHash(op: string, alias: string, body: Json, dropped
 export function lastUserText(body: Json): string | null {
   const messages = Array.isArray(body.messages) ? (body.messages as Json[]) : [];
   const last = messages[messages.length - 1];
-  if (!last || last.role !== "user") return null;
+  if (last?.role !== "user") return null;
   if (typeof last.content === "string") return last.content;
   if (!Array.isArray(last.content)) return null;
   const parts = last.content as Json[];

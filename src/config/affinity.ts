@@ -1,5 +1,3 @@
-import type { Route, Target } from "./resolve";
-
 /**
  * FNV-1a, 32 bits, with MurmurHash3's finalizer so that texts differing only at their end spread evenly: a
  * fast, stable hash (no security role: it only spreads prompt prefixes over targets).
@@ -53,9 +51,4 @@ export function rendezvousOrder<T extends { weight: number }>(
     return { t, score: -t.weight / Math.log(u) };
   });
   return scored.sort((a, b) => b.score - a.score).map((s) => s.t);
-}
-
-/** A flat route's targets in their rendezvous order for `affinity` (see `rendezvousOrder`). */
-export function affinityOrder(route: Route, affinity: string): Target[] {
-  return rendezvousOrder(route.targets, (t) => `${t.providerName}/${t.model}`, affinity);
 }

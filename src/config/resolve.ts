@@ -1,5 +1,4 @@
 import { GatewayError } from "../http/errors";
-import { weightedOrder } from "../routing/plan";
 import type { Rule } from "../routing/rules";
 import {
   type AliasCacheConfig,
@@ -173,16 +172,6 @@ function provider(cfg: GatewayConfig, providerName: string): ProviderConfig {
   const p = Object.hasOwn(cfg.providers, providerName) ? cfg.providers[providerName] : undefined;
   if (!p) throw new GatewayError("config_invalid", `Unknown provider '${providerName}'`);
   return p;
-}
-
-/**
- * The order in which a flat route's targets are tried: as listed for `fallback`; otherwise a weighted random
- * draw without replacement, so the rest still serve as fallbacks. Superseded by routing/plan.ts's
- * `planAttempts`, which orders nested groups and every strategy.
- */
-export function orderTargets(route: Route, random: () => number = Math.random): Target[] {
-  if (route.strategy === "fallback" || route.targets.length < 2) return route.targets;
-  return weightedOrder(route.targets, random);
 }
 
 /** Every model name a client can use: aliases, then each provider's listed models as `provider/model`. */

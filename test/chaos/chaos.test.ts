@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { type Gateway, gateway } from "../helpers/gateway";
+import { ADMIN_TOKEN, type Gateway, gateway } from "../helpers/gateway";
 import { type FakeUpstream, type Fault, installUpstreams } from "../helpers/upstream";
 import { flushSpend, newKey, rowsOf } from "../spend/ledger-helpers";
 
@@ -308,6 +308,8 @@ describe("the circuit breaker, through the gateway", () => {
     const net = installUpstreams();
     const flaky = net.add("https://flaky.test", { apiKey: "k" });
     const backup = net.add("https://backup.test", { apiKey: "k" });
+    // Its own model name: breaker state is shared by every test using the same provider/model.
+    const flakyModel = `m-${crypto.randomUUID()}`;
     const g = gateway({
       providers: {
         flaky: { type: "openai-compatible", baseUrl: "https://flaky.test/v1", apiKey: "k" },
@@ -316,7 +318,7 @@ describe("the circuit breaker, through the gateway", () => {
       models: {
         guarded: {
           targets: [
-            { provider: "flaky", model: `m-${crypto.randomUUID()}` },
+            { provider: "flaky", model: flakyModel },
             { provider: "backup", model: "b" },
           ],
           breaker: { failures: 2, windowMs: 60_000, cooldownMs: 60_000 },
@@ -337,6 +339,18 @@ describe("the circuit breaker, through the gateway", () => {
     expect(third.headers.get("x-sluice-retries")).toBe("0");
     await third.text();
     expect(flaky.requests).toHaveLength(2);
+    expect(backup.requests).toHaveLength(3);
+    // Closed by hand: the next call goes to the flaky target again (which has recovered).
+    const close = await g.fetch(`/admin/breakers/flaky/${flakyModel}`, {
+      method: "PUT",
+      headers: { authorization: `Bearer ${ADMIN_TOKEN}`, "content-type": "application/json" },
+      body: JSON.stringify({ state: "closed" }),
+    });
+    expect(close.status).toBe(200);
+    const fourth = await call(g, key.secret, "chat", "guarded", false);
+    expect(fourth.headers.get("x-sluice-provider")).toBe("flaky");
+    await fourth.text();
+    expect(flaky.requests).toHaveLength(3);
     await g.settle();
   });
 });

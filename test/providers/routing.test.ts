@@ -1,6 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { affinityOrder, cacheAffinity } from "../../src/config/affinity";
-import { orderTargets, type Route, type Target } from "../../src/config/resolve";
+import { cacheAffinity, rendezvousOrder } from "../../src/config/affinity";
+import type { Target } from "../../src/config/resolve";
+import { weightedOrder } from "../../src/routing/plan";
 import { gateway, post } from "../helpers/gateway";
 import { type FakeUpstream, installUpstreams } from "../helpers/upstream";
 
@@ -248,17 +249,17 @@ describe("loadbalance", () => {
 
   it("draws the first target in proportion to its weight (an injected, evenly spread random)", () => {
     const target = (model: string, weight: number) => ({ model, weight }) as unknown as Target;
-    const route = (weights: [number, number, number]) =>
-      ({
-        strategy: "loadbalance",
-        targets: [target("a", weights[0]), target("b", weights[1]), target("c", weights[2])],
-      }) as unknown as Route;
-    const firsts = (r: Route) => {
+    const route = (weights: [number, number, number]) => [
+      target("a", weights[0]),
+      target("b", weights[1]),
+      target("c", weights[2]),
+    ];
+    const firsts = (r: Target[]) => {
       const counts: Record<string, number> = { a: 0, b: 0, c: 0 };
       for (let i = 0; i < 600; i++) {
         let draws = 0;
         // The first draw sweeps [0, 1) evenly; later draws (the order of the rest) are fixed.
-        const order = orderTargets(r, () => (draws++ === 0 ? (i + 0.5) / 600 : 0.5));
+        const order = weightedOrder(r, () => (draws++ === 0 ? (i + 0.5) / 600 : 0.5));
         counts[order[0]?.model as string] = (counts[order[0]?.model as string] ?? 0) + 1;
         expect(new Set(order.map((t) => t.model)).size).toBe(3); // every target, once
       }
@@ -290,8 +291,9 @@ describe("loadbalance", () => {
 describe("cache-aware load balancing", () => {
   it("keeps a conversation's prompt prefix on one target, and spreads prefixes by weight", () => {
     const t = (model: string, weight: number) => ({ providerName: "p", model, weight }) as unknown as Target;
-    const route = { strategy: "loadbalance", targets: [t("a", 3), t("b", 1)] } as unknown as Route;
-    const first = (k: string) => affinityOrder(route, k)[0]?.model;
+    const targets = [t("a", 3), t("b", 1)];
+    const order = (k: string) => rendezvousOrder(targets, (x) => `${x.providerName}/${x.model}`, k);
+    const first = (k: string) => order(k)[0]?.model;
     expect(new Set(Array.from({ length: 10 }, () => first("prefix:you are a coding agent"))).size).toBe(1);
     const counts: Record<string, number> = { a: 0, b: 0 };
     for (let i = 0; i < 4000; i++) {
@@ -301,7 +303,7 @@ describe("cache-aware load balancing", () => {
     const shareOfA = (counts.a ?? 0) / 4000;
     expect(shareOfA).toBeGreaterThan(0.71); // weight 3 of 4
     expect(shareOfA).toBeLessThan(0.79);
-    expect(affinityOrder(route, "x")).toHaveLength(2);
+    expect(order("x")).toHaveLength(2);
   });
 
   it("takes the client's prompt_cache_key, else the leading system messages and the tools", () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { affinityOrder, cacheAffinity } from "../../src/config/affinity";
+import { cacheAffinity, rendezvousOrder } from "../../src/config/affinity";
 import { planAttempts } from "../../src/routing/plan";
 import { deps, facts, leaf, routeOf, seeded } from "./helpers";
 
@@ -67,7 +67,7 @@ describe("weighted load balancing", () => {
     };
     const random = seeded(5);
     const plans = Array.from({ length: 20 }, () => planAttempts(route, facts({ body }), deps({ random })));
-    const expected = affinityOrder(route, cacheAffinity(body) as string);
+    const expected = rendezvousOrder(route.targets, (t) => t.id, cacheAffinity(body) as string);
     for (const plan of plans) {
       expect(plan.map((p) => p.target)).toEqual(expected);
       expect(plan[0]?.why).toBe("loadbalance:affinity");
