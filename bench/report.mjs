@@ -24,7 +24,7 @@ export function markdown(results) {
     );
   }
   const { floor, gateway } = results.streamTtfb;
-  lines.push(row("Streaming time to first byte, median (ms)", floor, gateway, ms));
+  lines.push(row("Streaming time to first token, median (ms)", floor, gateway, ms));
   const kib = (b) => `${(b / 1024).toFixed(1)} KiB`;
   lines.push(
     `| Bundle size, gzip (raw) | | ${kib(results.bundle.gzipBytes)} (${kib(results.bundle.rawBytes)}) | |`,

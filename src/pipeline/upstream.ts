@@ -116,18 +116,26 @@ export async function callUpstream(
       const ctrl = new AbortController();
       const onClientAbort = () => ctrl.abort(clientSignal.reason);
       clientSignal.addEventListener("abort", onClientAbort);
-      // Which limit the timer stands for (set by `arm`; an object, as the closure assigns it).
+      // Which limit ended the attempt (set when one fires; an object, as the closure assigns it).
       const timing: { limit: Limit } = { limit: "headers" };
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      /** Arms the attempt's timer for `ms`, or for what is left of the deadline if that is sooner. */
+      // Each limit is a native timeout signal, never cleared (clearing a timer costs more than letting it lapse):
+      // `armed` counts the limits set, and one that fires after a newer limit was set, or after `disarm`, is ignored.
+      let armed = 0;
+      const disarm = () => {
+        armed++;
+      };
+      /** Sets the attempt's limit to `ms`, or to what is left of the deadline if that is sooner. */
       const arm = (kind: Limit, ms: number) => {
-        clearTimeout(timer);
+        const generation = ++armed;
         const left = deadlineAt - deps.now();
-        timing.limit = left <= ms ? "deadline" : kind;
-        timer = setTimeout(
-          () => ctrl.abort(new DOMException(timing.limit, "TimeoutError")),
-          Math.max(0, Math.min(ms, left)),
-        );
+        const limit: Limit = left <= ms ? "deadline" : kind;
+        const wait = Math.max(0, Math.min(ms, left));
+        if (!Number.isFinite(wait)) return;
+        AbortSignal.timeout(wait).addEventListener("abort", () => {
+          if (armed !== generation) return;
+          timing.limit = limit;
+          ctrl.abort(new DOMException(limit, "TimeoutError"));
+        });
       };
       arm("headers", route.timeoutMs);
       let retryAfterMs: number | undefined;
@@ -142,11 +150,11 @@ export async function callUpstream(
           arm("first-token", route.firstTokenTimeoutMs - ttfbMs);
         } else if (res.ok && request.stream && Number.isFinite(deadlineAt)) {
           arm("deadline", Number.POSITIVE_INFINITY);
-        } else clearTimeout(timer);
+        } else disarm();
         if (res.ok) {
           const wire = passed && native ? native.req.format : null;
           const answer = await checkAnswer(res, request.op, request.stream, target.providerName, wire);
-          clearTimeout(timer);
+          disarm();
           breaker?.port.report(target.id, breaker.settings, true);
           deps.observe(target.id, { ttfbMs, ok: true });
           return { ...answer, target, why, retries: tries - 1, passthrough: wire !== null };
@@ -161,7 +169,7 @@ export async function callUpstream(
         if (FINAL.has(res.status)) throw last;
         if (!retryOn.has(res.status)) break;
       } catch (e) {
-        clearTimeout(timer);
+        disarm();
         clientSignal.removeEventListener("abort", onClientAbort);
         if (last && e === last) throw withRetries(last, tries - 1);
         if (clientSignal.aborted)
@@ -181,7 +189,7 @@ export async function callUpstream(
         deps.observe(target.id, { ttfbMs: deps.now() - started, ok: false, code: last.wireCode });
         if (timing.limit === "deadline" && ctrl.signal.aborted) throw withRetries(last, tries - 1);
       } finally {
-        clearTimeout(timer);
+        disarm();
       }
       if (attempt < route.retry.attempts) {
         // Full jitter: anywhere from 0 to the doubling bound, so retrying clients do not arrive in step.
