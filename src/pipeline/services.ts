@@ -7,7 +7,7 @@ import { durableObjectLimiters } from "../limits/durable-object";
 import type { LimiterObjects } from "../limits/interface";
 import { TeamStore } from "../limits/teams";
 import type { CallRequest } from "../providers/types";
-import { breakersFor } from "../routing/breaker";
+import { type Breakers, breakersFor } from "../routing/breaker";
 import { type PlanDeps, planAttempts, pricePerMTok } from "../routing/plan";
 import type { RequestFacts } from "../routing/rules";
 import { targetStats } from "../routing/stats";
@@ -68,13 +68,32 @@ export function buildServices(
     stages: stagesOf(cache),
     cache,
     ...stores,
-    upstream: {
-      ...DEFAULT_DEPS,
-      plan: (route, request) =>
-        planAttempts(route, request.facts ?? ownFacts(request.body), planDeps(config, request)),
-      breakers: breakersFor(env, waitUntil),
-      observe: (id, o) => targetStats.observe(id, o),
+    upstream: upstreamDeps(env, config, waitUntil),
+  };
+}
+
+/**
+ * How this request's calls go upstream. Cheap when there is nothing to decide: a route of one target needs no
+ * plan, and the breakers are built only when a route has one.
+ */
+function upstreamDeps(
+  env: Env,
+  config: GatewayConfig,
+  waitUntil: (work: Promise<unknown>) => void,
+): UpstreamDeps {
+  let breakers: Breakers | undefined;
+  return {
+    ...DEFAULT_DEPS,
+    plan: (route, request) => {
+      const only = route.targets.length === 1 ? route.targets[0] : undefined;
+      if (only && route.tree.children[0] === only) return [{ target: only, why: "fallback" }];
+      return planAttempts(route, request.facts ?? ownFacts(request.body), planDeps(config, request));
     },
+    get breakers() {
+      breakers ??= breakersFor(env, waitUntil);
+      return breakers;
+    },
+    observe: (id, o) => targetStats.observe(id, o),
   };
 }
 
