@@ -326,8 +326,13 @@ export const configSchema = z
         retentionDays: z.number().int().min(0).max(36_500).default(90),
         /** Buffer Durable Objects (`spend:<n>`) the rows are spread over. */
         shards: z.number().int().min(1).max(64).default(4),
+        /**
+         * Rows of calls ending within this window in one isolate travel to the buffer in one RPC (the buffer's
+         * storage commit per RPC is the ledger's main cost); a row waits at most this long in the isolate.
+         */
+        batchWindowMs: z.number().int().min(0).max(1000).default(100),
       })
-      .default({ retentionDays: 90, shards: 4 }),
+      .default({ retentionDays: 90, shards: 4, batchWindowMs: 100 }),
     /** The response cache's shared parts; each alias turns it on in its own `cache`. */
     cache: z
       .strictObject({

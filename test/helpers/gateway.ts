@@ -1,4 +1,5 @@
 import { createExecutionContext, env, waitOnExecutionContext } from "cloudflare:test";
+import defaultConfig from "../../src/config/default.json";
 import worker from "../../src/index";
 
 export const ADMIN_TOKEN = env.ADMIN_TOKEN;
@@ -18,9 +19,21 @@ export interface Gateway {
   call(input: string | URL | Request, init?: RequestInit): Promise<Response>;
 }
 
+/**
+ * `GATEWAY_CONFIG` for a test gateway: its config (the repo default when none), with the spend batch window at
+ * 10 ms unless the test sets one, so that `settle()` does not wait out production's 100 ms on every call. A
+ * GATEWAY_CONFIG given in `vars` (an invalid one, say) is left as it is.
+ */
+function configVar(config: TestConfig, vars: Record<string, unknown>): { GATEWAY_CONFIG?: string } {
+  if ("GATEWAY_CONFIG" in vars) return {};
+  const base = (config ?? defaultConfig) as Record<string, unknown>;
+  const spend = { batchWindowMs: 10, ...((base.spend as Record<string, unknown> | undefined) ?? {}) };
+  return { GATEWAY_CONFIG: JSON.stringify({ ...base, spend }) };
+}
+
 /** A gateway bound to a config (`GATEWAY_CONFIG`) and any extra vars (provider secrets) or bindings. */
 export function gateway(config?: TestConfig, vars: Record<string, unknown> = {}): Gateway {
-  const testEnv = { ...env, ...vars, ...(config ? { GATEWAY_CONFIG: JSON.stringify(config) } : {}) };
+  const testEnv = { ...env, ...vars, ...configVar(config, vars) };
   const pending: ExecutionContext[] = [];
   const call = async (input: string | URL | Request, init?: RequestInit) => {
     const ctx = createExecutionContext();

@@ -5,8 +5,6 @@ import { type SpendRow, toSpendRow } from "../row";
 import type { SpendSink } from "./interface";
 
 const ATTEMPTS = 3;
-/** Rows of calls ending within this window in one isolate travel to the buffer together (one RPC). */
-export const BATCH_WINDOW_MS = 100;
 const BATCH_MAX_ROWS = 200;
 
 interface Batch {
@@ -20,7 +18,7 @@ const open = new WeakMap<object, Batch>();
 /**
  * The spend sink over the ledger's SpendBuffer Durable Objects. A record (call it inside `waitUntil`) goes: one structured log line (visible in
  * `wrangler tail`), then the row joins this isolate's open batch. The request that opened a batch sends it
- * after `BATCH_WINDOW_MS` (or when it is full) in one RPC to a random SpendBuffer shard, retried on other
+ * after `spend.batchWindowMs` (or when it is full) in one RPC to a random SpendBuffer shard, retried on other
  * shards; its promise settles with that send, so its `waitUntil` keeps the isolate alive until every row of the
  * batch is durable. A row that joins an open batch returns at once: awaiting another request's promise would
  * tie this request to that one's I/O, which workerd refuses (its continuations are cancelled, and a request
@@ -40,7 +38,7 @@ function recordCall(env: Env, cfg: GatewayConfig, rec: CallRecord): Promise<void
     return Promise.resolve();
   }
   const batch: Batch = { rows: [row], done: Promise.resolve() };
-  batch.done = new Promise((r) => setTimeout(r, BATCH_WINDOW_MS)).then(() => {
+  batch.done = new Promise((r) => setTimeout(r, cfg.spend.batchWindowMs)).then(() => {
     if (open.get(env) === batch) open.delete(env);
     return send(env, cfg, batch.rows);
   });
