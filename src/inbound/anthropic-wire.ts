@@ -1,7 +1,7 @@
 import { CUT_MESSAGE, completionBody } from "../formats/chunks";
 import { formatSse } from "../formats/sse";
 import type { Usage } from "../formats/usage";
-import type { StreamTiming } from "../pipeline/stream";
+import type { StreamSource, StreamTiming } from "../pipeline/stream";
 import { fromAnthropicMessage } from "../providers/anthropic";
 import type { WatchedWire } from "./types";
 import { watchWire } from "./wire-watch";
@@ -43,7 +43,7 @@ export function canonicalOfMessage(json: unknown): string {
  * With `assemble`, the message is rebuilt from its blocks for the stages that want the answer whole.
  */
 export function watchAnthropicStream(
-  upstream: ReadableStream<Uint8Array>,
+  upstream: StreamSource,
   assemble: boolean,
   timing?: StreamTiming,
 ): WatchedWire {

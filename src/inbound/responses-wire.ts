@@ -2,7 +2,7 @@ import { CUT_MESSAGE, completionBody, type FinishReason, type ToolCall, wireUsag
 import { flatName } from "../formats/responses-tools";
 import { formatSse } from "../formats/sse";
 import type { Usage } from "../formats/usage";
-import type { StreamTiming } from "../pipeline/stream";
+import type { StreamSource, StreamTiming } from "../pipeline/stream";
 import type { WatchedWire } from "./types";
 import { watchWire } from "./wire-watch";
 
@@ -104,7 +104,7 @@ const DELTAS = new Set([
  * (`upstream_stream_cut`, numbered after the last event), which the openai SDK throws as an APIError.
  */
 export function watchResponsesStream(
-  upstream: ReadableStream<Uint8Array>,
+  upstream: StreamSource,
   assemble: boolean,
   timing?: StreamTiming,
 ): WatchedWire {

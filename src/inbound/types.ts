@@ -1,6 +1,6 @@
 import type { Usage } from "../formats/usage";
 import type { ErrorShape, GatewayError } from "../http/errors";
-import type { StreamOutcome, StreamTiming } from "../pipeline/stream";
+import type { StreamOutcome, StreamSource, StreamTiming } from "../pipeline/stream";
 import type { Operation, WireFormat } from "../providers/types";
 import type { InboundName } from "../routing/rules";
 
@@ -50,7 +50,7 @@ export interface Passthrough {
   /** A JSON answer in the canonical form, for the stages (the cache stores canonical answers). */
   canonical(json: Record<string, unknown>): string;
   /** A stream passed on byte for byte, watched for usage and its end; `assemble`: its canonical answer too. */
-  watch(body: ReadableStream<Uint8Array>, assemble: boolean, timing?: StreamTiming): WatchedWire;
+  watch(body: StreamSource, assemble: boolean, timing?: StreamTiming): WatchedWire;
   /**
    * Told of a passthrough's whole answer in the format itself (a JSON answer, or a stream's `final`), with the
    * provider that gave it, off the response path: the Responses format stores it (`store`).

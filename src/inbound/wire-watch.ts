@@ -1,5 +1,11 @@
 import { SseParser } from "../formats/sse";
-import { relaySse, type StreamCut, type StreamOutcome, type StreamTiming } from "../pipeline/stream";
+import {
+  relaySse,
+  type StreamCut,
+  type StreamOutcome,
+  type StreamSource,
+  type StreamTiming,
+} from "../pipeline/stream";
 import type { WatchedWire } from "./types";
 
 type Json = Record<string, unknown>;
@@ -24,11 +30,7 @@ export interface WireReader {
  * breaks off or closes before its end event gets the reader's cut event, so the client's SDK reads an error
  * rather than a truncated answer. Shared by the Anthropic and the Responses passthrough.
  */
-export function watchWire(
-  upstream: ReadableStream<Uint8Array>,
-  reader: WireReader,
-  timing?: StreamTiming,
-): WatchedWire {
+export function watchWire(upstream: StreamSource, reader: WireReader, timing?: StreamTiming): WatchedWire {
   let settle!: WatchedWire["done"] extends Promise<infer T> ? (v: T) => void : never;
   const done: WatchedWire["done"] = new Promise((r) => {
     settle = r;

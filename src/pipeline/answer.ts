@@ -3,6 +3,7 @@ import { SseParser } from "../formats/sse";
 import { GatewayError } from "../http/errors";
 import { invalidAnswer, readJsonAnswer } from "../providers/translate";
 import type { Operation, WireFormat } from "../providers/types";
+import type { HeldStream } from "./stream";
 
 type Json = Record<string, unknown>;
 type StreamFailure = ReturnType<typeof streamErrorOf>;
@@ -12,10 +13,12 @@ const MAX_PEEK_BYTES = 64 * 1024;
 
 /** A 2xx answer, read far enough to know it is what it claims: the JSON read whole, or the stream to pass on. */
 export interface CheckedAnswer {
-  /** Status and headers; the body only for streams (a JSON answer's body is in `read`). */
+  /** Status and headers (the body is read: `read` or `held`). */
   response: Response;
   /** JSON answers: the body's text and its parse (read once: usage comes from here). Null for streams. */
   read: { text: string; json: Json } | null;
+  /** Streams: the events read up to the first content event, and the reader of the rest. Null for JSON. */
+  held: HeldStream | null;
 }
 
 /** How an answer in one wire format is checked: its JSON body's array, its stream's errors and content. */
@@ -93,7 +96,8 @@ const CHECKS: Record<WireFormat, WireCheck> = {
  *   `output` (a Response) for a passthrough;
  * - a stream is held until its first content event (peekStream): the events before it must be JSON, not
  *   `[DONE]` and not an error, and the stream must not end before it — else the upstream failed, and since
- *   nothing reached the client the call fails over invisibly. The bytes read are replayed in front of the rest.
+ *   nothing reached the client the call fails over invisibly. The bytes read are relayed in front of the rest
+ *   (`held`).
  * Throws a 502 GatewayError (`upstream_invalid_response`, or `upstream_error` for an error event).
  */
 export async function checkAnswer(
@@ -104,12 +108,13 @@ export async function checkAnswer(
   wire: WireFormat | null = null,
 ): Promise<CheckedAnswer> {
   const check = wire ? CHECKS[wire] : CANONICAL;
-  if (stream && op === "chat") return { response: await peekStream(res, provider, check), read: null };
+  if (stream && op === "chat")
+    return { response: res, read: null, held: await peekStream(res, provider, check) };
   const { json, text } = await readJsonAnswer(res, provider);
   const field = op === "chat" ? check.field : "data";
   if (!Array.isArray(json[field])) throw invalidAnswer(provider, `its answer has no '${field}' array`);
   // The body is read; the response still carries the status and headers the pipeline reads.
-  return { response: res, read: { text, json } };
+  return { response: res, read: { text, json }, held: null };
 }
 
 /** Why the events read so far end the peek: content arrived, the upstream failed, or the stream is unreadable. */
@@ -133,7 +138,7 @@ function verdictOf(data: string, first: boolean, check: WireCheck): Verdict {
   return check.content(d as Json) ? { content: true } : null;
 }
 
-async function peekStream(res: Response, provider: string, check: WireCheck): Promise<Response> {
+async function peekStream(res: Response, provider: string, check: WireCheck): Promise<HeldStream> {
   if (!res.body) throw invalidAnswer(provider, "the stream was empty");
   const reader = res.body.getReader();
   const seen: Uint8Array[] = [];
@@ -179,32 +184,16 @@ async function peekStream(res: Response, provider: string, check: WireCheck): Pr
       ),
     );
   }
-  return new Response(replay(seen, reader), { status: res.status, headers: res.headers });
+  return { head: seen.length <= 1 ? (seen[0] ?? null) : concat(seen, bytes), reader };
 }
 
-/** The bytes already read, then the rest of the reader's stream. */
-function replay(
-  head: Uint8Array[],
-  reader: ReadableStreamDefaultReader<Uint8Array>,
-): ReadableStream<Uint8Array> {
-  return new ReadableStream<Uint8Array>(
-    {
-      async pull(controller) {
-        const next = head.shift();
-        if (next) {
-          controller.enqueue(next);
-          return;
-        }
-        try {
-          const { done, value } = await reader.read();
-          if (done) controller.close();
-          else controller.enqueue(value);
-        } catch (err) {
-          controller.error(err);
-        }
-      },
-      cancel: (reason) => reader.cancel(reason),
-    },
-    { highWaterMark: 0 },
-  );
+/** The chunks read while peeking, as one (relayed in one write). */
+function concat(chunks: Uint8Array[], bytes: number): Uint8Array {
+  const out = new Uint8Array(bytes);
+  let at = 0;
+  for (const c of chunks) {
+    out.set(c, at);
+    at += c.byteLength;
+  }
+  return out;
 }

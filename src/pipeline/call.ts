@@ -253,9 +253,9 @@ export async function runCall(s: Services, format: InboundFormat, input: CallInp
     deadlineAt: route.deadlineMs === null ? undefined : started + route.deadlineMs,
   };
   const wire = up.passthrough ? format.passthrough : undefined;
-  if (wire && up.read === null) {
+  if (wire && up.held) {
     // The target answered in the client's own format: passed on byte for byte, watched for usage.
-    const watched = wire.watch(up.response.body as ReadableStream<Uint8Array>, call.notes.wantsText, timing);
+    const watched = wire.watch(up.held, call.notes.wantsText, timing);
     finish(
       watched.done.then((o) => {
         if (o.final && o.completed) wire.answered?.(input.headers, o.final, up.target.providerName);
@@ -273,9 +273,9 @@ export async function runCall(s: Services, format: InboundFormat, input: CallInp
     finish(Promise.resolve({ usage, completed: true, streamedChars: 0, error: null, text: canonical }));
     return new Response(up.read.text, { headers: { "content-type": "application/json", ...headers } });
   }
-  if (up.read === null) {
-    // A stream (answer.ts checked its first event and replays it).
-    const upstream = up.response.body as ReadableStream<Uint8Array>;
+  if (up.held) {
+    // A stream (answer.ts held it until its first content event; relayed from there).
+    const upstream = up.held;
     const assembler = call.notes.wantsText ? new StreamAssembler() : null;
     const watched = watchChatStream(
       upstream,
@@ -293,7 +293,8 @@ export async function runCall(s: Services, format: InboundFormat, input: CallInp
       headers: { ...SSE_HEADERS, ...headers },
     });
   }
-  const { text, json } = up.read;
+  // A JSON answer: answer.ts read it whole (an answer is either read or held).
+  const { text, json } = up.read as NonNullable<typeof up.read>;
   const usage = fromOpenAIUsage(json.usage);
   const usd = cost(usage);
   if (usd !== null) headers["x-sluice-cost-usd"] = formatUsd(usd);

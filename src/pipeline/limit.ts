@@ -92,7 +92,7 @@ export async function limitedCall(
     abort.abort(e);
     upstream.then(
       // A stream is cancelled; a JSON answer was read whole already (its body is locked).
-      (u) => (u.read === null ? u.response.body?.cancel().catch(() => {}) : undefined),
+      (u) => u.held?.reader.cancel().catch(() => {}),
       () => {},
     );
     throw e;

@@ -8,6 +8,18 @@ const DELTA_TEXT = /"(?:content|reasoning_content|reasoning|arguments)":"((?:[^"
 /** A chunk carrying usage (`"usage":{…}`), not the `"usage":null` that rides on every chunk once usage is asked for. */
 const USAGE_OBJECT = /"usage"\s*:\s*\{/;
 
+/**
+ * A stream partly read already (answer.ts holds a stream until its first content event): the bytes read, then
+ * the rest from the reader. Relayed as it stands, without a second stream in front of it.
+ */
+export interface HeldStream {
+  head: Uint8Array | null;
+  reader: ReadableStreamDefaultReader<Uint8Array>;
+}
+
+/** What a watcher relays: a stream, or one that answer.ts held until its first content event. */
+export type StreamSource = ReadableStream<Uint8Array> | HeldStream;
+
 export interface WatchedStream {
   body: ReadableStream<Uint8Array>;
   /** Settles when the stream ends, fails or is cancelled, with the usage seen (null if none came). */
@@ -33,7 +45,7 @@ export interface StreamOutcome {
  * error event (OpenAI's in-stream error shape), so the client reads an error rather than a network failure.
  */
 export function watchChatStream(
-  upstream: ReadableStream<Uint8Array>,
+  upstream: StreamSource,
   stripUsage: boolean,
   tap?: (data: string) => void,
   timing?: StreamTiming,
@@ -142,15 +154,22 @@ export interface RelayHooks {
  * cancellation included. Used by the canonical stream watch and the passthrough watchers.
  */
 export function relaySse(
-  upstream: ReadableStream<Uint8Array>,
+  upstream: StreamSource,
   hooks: RelayHooks,
   timing: StreamTiming = {},
 ): ReadableStream<Uint8Array> {
-  const reader = upstream.getReader();
+  const held = upstream instanceof ReadableStream ? null : upstream;
+  const reader = held ? held.reader : (upstream as ReadableStream<Uint8Array>).getReader();
+  let head = held?.head ?? null;
   const { idleMs, deadlineAt } = timing;
   const limited = idleMs !== undefined || deadlineAt !== undefined;
-  /** The next chunk, or the limit that passed first (a timer only when a limit is set). */
+  /** The next chunk (what was held first), or the limit that passed first (a timer only when a limit is set). */
   const next = async (): Promise<ReadableStreamReadResult<Uint8Array> | StreamCut> => {
+    if (head) {
+      const value = head;
+      head = null;
+      return { done: false, value };
+    }
     if (!limited) return reader.read();
     const untilDeadline = deadlineAt === undefined ? Number.POSITIVE_INFINITY : deadlineAt - Date.now();
     const idle = idleMs ?? Number.POSITIVE_INFINITY;

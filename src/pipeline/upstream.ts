@@ -8,10 +8,12 @@ import type { Observation } from "../routing/stats";
 import { type CheckedAnswer, checkAnswer } from "./answer";
 
 export interface UpstreamSuccess {
-  /** The answer: headers, and for streams the body (held until its first content event, see answer.ts). */
+  /** The answer's status and headers (its body is in `read` or `held`). */
   response: Response;
   /** JSON answers: the body's text and its parse, read and checked (see answer.ts). Null for streams. */
   read: CheckedAnswer["read"];
+  /** Streams: held until their first content event (see answer.ts), then relayed from here. Null for JSON. */
+  held: CheckedAnswer["held"];
   target: Target;
   /** Why the plan put the serving target where it stood (routing/plan.ts `Planned.why`). */
   why: string;
