@@ -3,7 +3,8 @@
 // request (a key without limits, the ledger on), samples the isolate with the V8 profiler over the inspector,
 // and prints the functions with the most self time and the share of time under each named function of
 // interest. Writes the profile to bench/results/latest.cpuprofile (open it in Chrome DevTools).
-// Flags: --seconds N (default 8), --interval-us N (sampling interval, default 50), --top N (default 30).
+// Flags: --seconds N (default 8), --interval-us N (sampling interval, default 50), --top N (default 30), --stream
+// (the bench's streaming request instead of the plain one).
 import { randomBytes } from "node:crypto";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
@@ -19,6 +20,7 @@ const { values } = parseArgs({
     seconds: { type: "string", default: "8" },
     "interval-us": { type: "string", default: "50" },
     top: { type: "string", default: "30" },
+    stream: { type: "boolean", default: false },
   },
 });
 const SECONDS = Number(values.seconds);
@@ -143,6 +145,7 @@ try {
     const body = JSON.stringify({
       model: "up/bench-model",
       messages: [{ role: "user", content: "Say hello." }],
+      ...(values.stream ? { stream: true, stream_options: { include_usage: true } } : {}),
     });
     const run = {
       url: `${gateway.url}/v1/chat/completions`,

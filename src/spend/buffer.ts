@@ -53,10 +53,13 @@ export class SpendBuffer extends DurableObject<BufferEnv> {
     return this.recordAll([row], settings);
   }
 
-  /** Buffers spend rows durably (one storage transaction) and makes sure a flush is scheduled. */
+  /** Buffers spend rows durably (one statement: SQLite splits the JSON array) and makes sure a flush is scheduled. */
   async recordAll(rows: SpendRow[], settings: BufferSettings): Promise<void> {
-    for (const row of rows) {
-      this.ctx.storage.sql.exec("INSERT INTO pending (row) VALUES (?)", JSON.stringify(row));
+    if (rows.length > 0) {
+      this.ctx.storage.sql.exec(
+        "INSERT INTO pending (row) SELECT value FROM json_each(?)",
+        JSON.stringify(rows),
+      );
     }
     this.retentionDays = settings.retentionDays;
     if (!this.scheduled) {
@@ -109,7 +112,7 @@ export class SpendBuffer extends DurableObject<BufferEnv> {
     if (!last) return false;
     await writeRows(
       this.db,
-      batch.map((r) => JSON.parse(r.row) as SpendRow),
+      batch.map((r) => r.row),
     );
     this.ctx.storage.sql.exec("DELETE FROM pending WHERE seq <= ?", last.seq);
     return true;

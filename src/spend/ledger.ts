@@ -31,9 +31,10 @@ ${SUMS.map((s) => `${s} = ${s} + excluded.${s}`).join(", ")}`;
 /**
  * Writes spend rows to D1 in one transaction (`batch`): multi-row inserts that ignore rows already present
  * (a retry after an unconfirmed success), then the daily rollup of exactly the rows this transaction
- * inserted. Either everything commits or nothing does, so a retry never double-counts a rollup.
+ * inserted. Either everything commits or nothing does, so a retry never double-counts a rollup. A row may come
+ * as its JSON text already (the buffer stores rows so), which goes into the statement as it is.
  */
-export async function writeRows(db: D1Database, rows: SpendRow[]): Promise<void> {
+export async function writeRows(db: D1Database, rows: readonly (SpendRow | string)[]): Promise<void> {
   if (rows.length === 0) return;
   const stmts: D1PreparedStatement[] = [];
   let chunk: string[] = [];
@@ -44,7 +45,7 @@ export async function writeRows(db: D1Database, rows: SpendRow[]): Promise<void>
     bytes = 0;
   };
   for (const r of rows) {
-    const json = JSON.stringify(r);
+    const json = typeof r === "string" ? r : JSON.stringify(r);
     if (bytes + json.length > BYTES_PER_STATEMENT) flush();
     chunk.push(json);
     bytes += json.length + 1;

@@ -42,6 +42,35 @@ describe("The spend buffer Durable Object", () => {
     expect(await pending("spend:t-flush")).toBe(0);
   });
 
+  it("stores a batch of rows in one statement, in order and exactly as sent", async () => {
+    const stub = stubOf("spend:t-batch");
+    const rows = [
+      row({ key_id: "key_batch", end_user: "zoë 🚀 \"quoted\"", metadata: '{"team":"été","n":1}' }),
+      row({ key_id: "key_batch", cost_pusd: 4_000_000_000_000_000, error_code: "upstream_stream_cut" }),
+      row({ key_id: "key_batch", status: 429, cost_pusd: null }),
+    ];
+    await stub.recordAll(rows, SETTINGS);
+    const stored = await runInDurableObject(stub, (_o, state) =>
+      state.storage.sql.exec<{ row: string }>("SELECT row FROM pending ORDER BY seq").toArray(),
+    );
+    expect(stored.map((r) => JSON.parse(r.row))).toEqual(rows);
+    expect(await runDurableObjectAlarm(stub)).toBe(true);
+    const { results } = await env.DB.prepare(
+      "SELECT request_id, end_user, metadata, cost_pusd, status FROM spend WHERE key_id = ? ORDER BY rowid",
+    )
+      .bind("key_batch")
+      .all();
+    expect(results).toEqual(
+      rows.map((r) => ({
+        request_id: r.request_id,
+        end_user: r.end_user,
+        metadata: r.metadata,
+        cost_pusd: r.cost_pusd,
+        status: r.status,
+      })),
+    );
+  });
+
   it("flushes more rows than one transaction holds over several alarms", async () => {
     const stub = stubOf("spend:t-many");
     const rows = Array.from({ length: 2600 }, () => row({ key_id: "key_many" }));
