@@ -331,8 +331,14 @@ export const configSchema = z
          * storage commit per RPC is the ledger's main cost); a row waits at most this long in the isolate.
          */
         batchWindowMs: z.number().int().min(0).max(1000).default(100),
+        /**
+         * Which calls also get a `sluice.call` log line (`wrangler tail`, Workers Logs): every call, only failed
+         * ones (status ≥ 400 or an error code, the default), or none. The ledger has every call either way; a line
+         * per call costs CPU on the request's isolate and a log event each.
+         */
+        logCalls: z.enum(["all", "errors", "none"]).default("errors"),
       })
-      .default({ retentionDays: 90, shards: 4, batchWindowMs: 100 }),
+      .default({ retentionDays: 90, shards: 4, batchWindowMs: 100, logCalls: "errors" }),
     /** The response cache's shared parts; each alias turns it on in its own `cache`. */
     cache: z
       .strictObject({

@@ -21,13 +21,18 @@ export interface Gateway {
 
 /**
  * `GATEWAY_CONFIG` for a test gateway: its config (the repo default when none), with the spend batch window at
- * 10 ms unless the test sets one, so that `settle()` does not wait out production's 100 ms on every call. A
+ * 10 ms unless the test sets one, so that `settle()` does not wait out production's 100 ms on every call, and a
+ * `sluice.call` log line for every call (tests read them) unless the test sets `spend.logCalls`. A
  * GATEWAY_CONFIG given in `vars` (an invalid one, say) is left as it is.
  */
 function configVar(config: TestConfig, vars: Record<string, unknown>): { GATEWAY_CONFIG?: string } {
   if ("GATEWAY_CONFIG" in vars) return {};
   const base = (config ?? defaultConfig) as Record<string, unknown>;
-  const spend = { batchWindowMs: 10, ...((base.spend as Record<string, unknown> | undefined) ?? {}) };
+  const spend = {
+    batchWindowMs: 10,
+    logCalls: "all",
+    ...((base.spend as Record<string, unknown> | undefined) ?? {}),
+  };
   return { GATEWAY_CONFIG: JSON.stringify({ ...base, spend }) };
 }
 

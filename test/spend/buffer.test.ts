@@ -45,7 +45,7 @@ describe("The spend buffer Durable Object", () => {
   it("stores a batch of rows in one statement, in order and exactly as sent", async () => {
     const stub = stubOf("spend:t-batch");
     const rows = [
-      row({ key_id: "key_batch", end_user: "zoë 🚀 \"quoted\"", metadata: '{"team":"été","n":1}' }),
+      row({ key_id: "key_batch", end_user: 'zoë 🚀 "quoted"', metadata: '{"team":"été","n":1}' }),
       row({ key_id: "key_batch", cost_pusd: 4_000_000_000_000_000, error_code: "upstream_stream_cut" }),
       row({ key_id: "key_batch", status: 429, cost_pusd: null }),
     ];

@@ -16,8 +16,8 @@ interface Batch {
 const open = new WeakMap<object, Batch>();
 
 /**
- * The spend sink over the ledger's SpendBuffer Durable Objects. A record (call it inside `waitUntil`) goes: one structured log line (visible in
- * `wrangler tail`), then the row joins this isolate's open batch. The request that opened a batch sends it
+ * The spend sink over the ledger's SpendBuffer Durable Objects. A record (call it inside `waitUntil`) goes: a
+ * structured log line (visible in `wrangler tail`) if `spend.logCalls` asks for one, then the row joins this isolate's open batch. The request that opened a batch sends it
  * after `spend.batchWindowMs` (or when it is full) in one RPC to a random SpendBuffer shard, retried on other
  * shards; its promise settles with that send, so its `waitUntil` keeps the isolate alive until every row of the
  * batch is durable. A row that joins an open batch returns at once: awaiting another request's promise would
@@ -29,8 +29,14 @@ export function bufferSink(env: Env, cfg: GatewayConfig): SpendSink {
   return { record: (rec) => recordCall(env, cfg, rec) };
 }
 
+/** Whether a call gets a `sluice.call` log line under `spend.logCalls`. */
+function logged(cfg: GatewayConfig, rec: CallRecord): boolean {
+  const mode = cfg.spend.logCalls;
+  return mode === "all" || (mode === "errors" && (rec.status >= 400 || rec.errorCode !== null));
+}
+
 function recordCall(env: Env, cfg: GatewayConfig, rec: CallRecord): Promise<void> {
-  console.log(JSON.stringify({ event: "sluice.call", ...rec }));
+  if (logged(cfg, rec)) console.log(JSON.stringify({ event: "sluice.call", ...rec }));
   const row = toSpendRow(rec);
   const current = open.get(env);
   if (current && current.rows.length < BATCH_MAX_ROWS) {
