@@ -68,7 +68,7 @@ export function markdown(results) {
     "",
     `Measured ${s.date.slice(0, 10)} on ${s.cpus}× ${s.cpu}, Node ${s.node}, workerd ${s.workerd}: autocannon ` +
       `POSTs a chat completion for ${s.seconds} s per run after a ${s.warmupSeconds} s warm-up, to a Node ` +
-      `upstream on loopback (time to first byte ${s.upstreamTtfbMs} ms); TTFB (to the first token) is the median of ${s.ttfbSamples} ` +
+      `upstream on loopback (time to first byte ${s.upstreamTtfbMs} ms); TTFB (to the first token, over a raw socket) is the median of ${s.ttfbSamples} ` +
       `sequential streaming requests (upstream chunks ${s.upstreamChunkGapMs} ms apart). ` +
       "Both Workers run on Miniflare with direct sockets (`npm run serve`).",
   );
