@@ -17,4 +17,8 @@ function wrangler(args, env = {}) {
 }
 
 wrangler(["d1", "migrations", "apply", "DB", "--local"], { CI: "true" });
-wrangler(["dev", ...process.argv.slice(2)]);
+// Sluice reads nothing of `request.cf`: the placeholder is enough, and wrangler then does not try to fetch the real
+// one from workers.cloudflare.com (a stack trace on every start when offline). Set the variable to override.
+wrangler(["dev", ...process.argv.slice(2)], {
+  CLOUDFLARE_CF_FETCH_ENABLED: process.env.CLOUDFLARE_CF_FETCH_ENABLED ?? "false",
+});
