@@ -11,15 +11,14 @@ type StreamFailure = ReturnType<typeof streamErrorOf>;
 /** Bytes of a stream read while looking for its first content event before it is declared unreadable. */
 const MAX_PEEK_BYTES = 64 * 1024;
 
-/** A 2xx answer, read far enough to know it is what it claims: the JSON read whole, or the stream to pass on. */
-export interface CheckedAnswer {
-  /** Status and headers (the body is read: `read` or `held`). */
-  response: Response;
-  /** JSON answers: the body's text and its parse (read once: usage comes from here). Null for streams. */
-  read: { text: string; json: Json } | null;
-  /** Streams: the events read up to the first content event, and the reader of the rest. Null for JSON. */
-  held: HeldStream | null;
-}
+/**
+ * A 2xx answer, read far enough to know it is what it claims: `response` keeps its status and headers, and its
+ * body is either read whole (`read`: a JSON answer's text and its parse, read once — usage comes from here) or
+ * `held` (a stream: the events read up to its first content event, and the reader of the rest).
+ */
+export type CheckedAnswer =
+  | { response: Response; read: { text: string; json: Json }; held: null }
+  | { response: Response; read: null; held: HeldStream };
 
 /** How an answer in one wire format is checked: its JSON body's array, its stream's errors and content. */
 interface WireCheck {

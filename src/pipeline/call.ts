@@ -293,8 +293,7 @@ export async function runCall(s: Services, format: InboundFormat, input: CallInp
       headers: { ...SSE_HEADERS, ...headers },
     });
   }
-  // A JSON answer: answer.ts read it whole (an answer is either read or held).
-  const { text, json } = up.read as NonNullable<typeof up.read>;
+  const { text, json } = up.read;
   const usage = fromOpenAIUsage(json.usage);
   const usd = cost(usage);
   if (usd !== null) headers["x-sluice-cost-usd"] = formatUsd(usd);

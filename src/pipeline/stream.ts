@@ -158,9 +158,10 @@ export function relaySse(
   hooks: RelayHooks,
   timing: StreamTiming = {},
 ): ReadableStream<Uint8Array> {
-  const held = upstream instanceof ReadableStream ? null : upstream;
-  const reader = held ? held.reader : (upstream as ReadableStream<Uint8Array>).getReader();
-  let head = held?.head ?? null;
+  const held: HeldStream =
+    upstream instanceof ReadableStream ? { head: null, reader: upstream.getReader() } : upstream;
+  const { reader } = held;
+  let head = held.head;
   const { idleMs, deadlineAt } = timing;
   const limited = idleMs !== undefined || deadlineAt !== undefined;
   /** The next chunk (what was held first), or the limit that passed first (a timer only when a limit is set). */

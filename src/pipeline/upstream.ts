@@ -7,13 +7,8 @@ import type { Planned } from "../routing/plan";
 import type { Observation } from "../routing/stats";
 import { type CheckedAnswer, checkAnswer } from "./answer";
 
-export interface UpstreamSuccess {
-  /** The answer's status and headers (its body is in `read` or `held`). */
-  response: Response;
-  /** JSON answers: the body's text and its parse, read and checked (see answer.ts). Null for streams. */
-  read: CheckedAnswer["read"];
-  /** Streams: held until their first content event (see answer.ts), then relayed from here. Null for JSON. */
-  held: CheckedAnswer["held"];
+/** The answer (status and headers; its body read whole or held, see answer.ts) and who gave it. */
+export type UpstreamSuccess = CheckedAnswer & {
   target: Target;
   /** Why the plan put the serving target where it stood (routing/plan.ts `Planned.why`). */
   why: string;
@@ -21,7 +16,7 @@ export interface UpstreamSuccess {
   retries: number;
   /** The answer is in the client's own wire format (a passthrough), not the canonical one. */
   passthrough: boolean;
-}
+};
 
 /** What a call's trip upstream reads besides the route and the request; injected so that tests can drive it. */
 export interface UpstreamDeps {
