@@ -1,4 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { loggedCalls } from "../helpers/call-log";
 import { gateway, post } from "../helpers/gateway";
 import { installUpstreams, type Upstreams } from "../helpers/upstream";
 
@@ -28,12 +29,7 @@ async function setup() {
 }
 
 /** The call records the gateway logged (`"event":"sluice.call"` lines). */
-function calls(): Record<string, unknown>[] {
-  return log.mock.calls
-    .map((args) => args[0])
-    .filter((a): a is string => typeof a === "string" && a.includes('"event":"sluice.call"'))
-    .map((a) => JSON.parse(a) as Record<string, unknown>);
-}
+const calls = () => loggedCalls(log);
 
 describe("usage captured for spend", () => {
   it("captures a streamed call's usage even when the client did not ask for it", async () => {

@@ -1,4 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { loggedCalls } from "../helpers/call-log";
 import { expectError } from "../helpers/errors";
 import { gateway, post } from "../helpers/gateway";
 import { installUpstreams, type Upstreams } from "../helpers/upstream";
@@ -24,10 +25,7 @@ afterEach(() => {
 
 /** The statuses of the `sluice.call` lines logged for `keyId`. */
 const loggedStatuses = (keyId: string) =>
-  log.mock.calls
-    .map((args) => args[0])
-    .filter((a): a is string => typeof a === "string" && a.includes('"event":"sluice.call"'))
-    .map((a) => JSON.parse(a) as { status: number; keyId: string })
+  loggedCalls(log)
     .filter((r) => r.keyId === keyId)
     .map((r) => r.status);
 
