@@ -6,9 +6,13 @@ import { SPEND_COLUMNS, type SpendRow } from "./row";
  */
 export const BYTES_PER_STATEMENT = 90_000;
 
-const INSERT = `INSERT OR IGNORE INTO spend (${SPEND_COLUMNS.join(", ")}) SELECT ${SPEND_COLUMNS.map(
-  (c) => `value ->> '$.${c}'`,
-).join(", ")} FROM json_each(?)`;
+/**
+ * The rows of one JSON array parameter. Each row's text is taken out of the array once (the materialized `batch`):
+ * read as `value ->> …` in the select list, SQLite would render the element again for every column.
+ */
+const INSERT = `WITH batch AS MATERIALIZED (SELECT value AS j FROM json_each(?))
+INSERT OR IGNORE INTO spend (${SPEND_COLUMNS.join(", ")})
+SELECT ${SPEND_COLUMNS.map((c) => `j ->> '$.${c}'`).join(", ")} FROM batch`;
 
 const TOKENS = [
   "input_tokens",
