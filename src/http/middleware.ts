@@ -45,7 +45,7 @@ const limiters = new Map<number, MiddlewareHandler>();
 
 /** Refuses bodies over `limits.maxBodyBytes` with a 413, by Content-Length or while streaming in. */
 export const limitBody = createMiddleware<AppEnv>(async (c, next) => {
-  const max = c.var.config.limits.maxBodyBytes;
+  const max = c.get("config").limits.maxBodyBytes;
   let mw = limiters.get(max);
   if (!mw) {
     mw = bodyLimit({

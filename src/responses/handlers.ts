@@ -3,6 +3,7 @@ import { validateResponsesRequest } from "../formats/responses";
 import type { AppEnv } from "../http/context";
 import { GatewayError } from "../http/errors";
 import { readJsonText } from "../http/validate";
+import { callInput } from "../inbound/handle";
 import { keepAnswer, openAIResponses } from "../inbound/openai-responses";
 import { runCall } from "../pipeline/call";
 import { conversations } from "./conversations";
@@ -17,27 +18,16 @@ type Json = Record<string, unknown>;
 export async function createResponse(c: Context<AppEnv>): Promise<Response> {
   const { text, json } = await readJsonText(c.req.raw);
   const req = validateResponsesRequest(json);
-  const s = c.var.services;
+  const s = c.get("services");
   const stored = conversations(s.env);
-  const keyId = c.var.key.id;
+  const keyId = c.get("key").id;
   const { items, changed, holders } = await resolveInput(stored, keyId, req);
   const body = changed ? { ...(json as Json), input: items } : json;
   const { raw, standalone } = passthroughBodies(text, body as Json, changed, holders);
   if (req.store !== false) {
     keepAnswer(c.req.raw.headers, stored.keeper({ keyId, input: items, waitUntil: s.waitUntil }));
   }
-  return runCall(s, openAIResponses, {
-    requestId: c.var.requestId,
-    clientRequestId: c.var.clientRequestId,
-    key: c.var.key,
-    token: c.var.token,
-    headers: c.req.raw.headers,
-    json: body,
-    raw,
-    standalone,
-    query: new URL(c.req.url).search,
-    signal: c.req.raw.signal,
-  });
+  return runCall(s, openAIResponses, { ...callInput(c, raw, body), standalone });
 }
 
 /**
