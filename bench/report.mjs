@@ -3,31 +3,44 @@
 const ms = (v) => v.toFixed(2);
 const plus = (v, fmt) => `${v >= 0 ? "+" : "−"}${fmt(Math.abs(v))}`;
 
-/** One row: floor, gateway and the difference (absolute, or relative when `relative`). */
-function row(label, floor, gateway, fmt, relative = false) {
-  const diff = relative
-    ? `${plus(((gateway - floor) / floor) * 100, (v) => v.toFixed(0))} %`
-    : plus(gateway - floor, fmt);
-  return `| ${label} | ${fmt(floor)} | ${fmt(gateway)} | ${diff} |`;
+/** One row: floor, metering Worker, gateway, and the gateway's difference from each (relative when `relative`). */
+function row(label, floor, metering, gateway, fmt, relative = false) {
+  const diff = (base) =>
+    base === undefined
+      ? ""
+      : relative
+        ? `${plus(((gateway - base) / base) * 100, (v) => v.toFixed(0))} %`
+        : plus(gateway - base, fmt);
+  const cell = (v) => (v === undefined ? "" : fmt(v));
+  return `| ${label} | ${fmt(floor)} | ${cell(metering)} | ${fmt(gateway)} | ${diff(floor)} | ${diff(metering)} |`;
 }
 
 /** The markdown table (and a line on how it was measured) for a results object written by bench/run.mjs. */
 export function markdown(results) {
-  const lines = ["| Metric | Bare Worker (floor) | Sluice | Sluice − floor |", "| --- | --: | --: | --: |"];
-  for (const { connections, floor, gateway } of results.load) {
+  const lines = [
+    "| Metric | Bare Worker (floor) | Metering Worker | Sluice | Sluice − floor | Sluice − metering |",
+    "| --- | --: | --: | --: | --: | --: |",
+  ];
+  for (const { connections, floor, metering, gateway } of results.load) {
     const c = `${connections} conn`;
     lines.push(
-      row(`p50 latency, ${c} (ms)`, floor.p50, gateway.p50, ms),
-      row(`p99 latency, ${c} (ms)`, floor.p99, gateway.p99, ms),
-      row(`Throughput, ${c} (req/s)`, floor.rps, gateway.rps, (v) => v.toFixed(0), true),
-      row(`workerd CPU per request, ${c} (ms)`, floor.cpuMsPerReq, gateway.cpuMsPerReq, ms),
+      row(`p50 latency, ${c} (ms)`, floor.p50, metering?.p50, gateway.p50, ms),
+      row(`p99 latency, ${c} (ms)`, floor.p99, metering?.p99, gateway.p99, ms),
+      row(`Throughput, ${c} (req/s)`, floor.rps, metering?.rps, gateway.rps, (v) => v.toFixed(0), true),
+      row(
+        `workerd CPU per request, ${c} (ms)`,
+        floor.cpuMsPerReq,
+        metering?.cpuMsPerReq,
+        gateway.cpuMsPerReq,
+        ms,
+      ),
     );
   }
   const { floor, gateway } = results.streamTtfb;
-  lines.push(row("Streaming time to first token, median (ms)", floor, gateway, ms));
+  lines.push(row("Streaming time to first token, median (ms)", floor, undefined, gateway, ms));
   const kib = (b) => `${(b / 1024).toFixed(1)} KiB`;
   lines.push(
-    `| Bundle size, gzip (raw) | | ${kib(results.bundle.gzipBytes)} (${kib(results.bundle.rawBytes)}) | |`,
+    `| Bundle size, gzip (raw) | | | ${kib(results.bundle.gzipBytes)} (${kib(results.bundle.rawBytes)}) | | |`,
   );
   if (results.limits) {
     lines.push(
@@ -70,7 +83,9 @@ export function markdown(results) {
       `POSTs a chat completion for ${s.seconds} s per run after a ${s.warmupSeconds} s warm-up, to a Node ` +
       `upstream on loopback (time to first byte ${s.upstreamTtfbMs} ms); TTFB (to the first token, over a raw socket) is the median of ${s.ttfbSamples} ` +
       `sequential streaming requests (upstream chunks ${s.upstreamChunkGapMs} ms apart). ` +
-      "Both Workers run on Miniflare with direct sockets (`npm run serve`).",
+      "The metering Worker (bench/metering.js) is the least a gateway that meters does: key hash, JSON in and " +
+      "out, usage priced, a ledger row batched to a Durable Object and flushed to D1. " +
+      "All three run on Miniflare with direct sockets (`npm run serve`).",
   );
   return lines.join("\n");
 }

@@ -1,5 +1,6 @@
-// `npm run bench`: Sluice against a bare pass-through Worker, both served like `npm run serve`, in front of a
-// local OpenAI-format upstream. Prints a markdown table and writes bench/results/latest.json.
+// `npm run bench`: Sluice against a bare pass-through Worker and a minimal metering Worker (bench/metering.js),
+// all served like `npm run serve`, in front of a local OpenAI-format upstream. Prints a markdown table and
+// writes bench/results/latest.json.
 // Flags: --seconds N (per run, default 6), --upstream-ttfb-ms N (default 0), --ttfb-samples N (default 50),
 // --limits-ttfb-ms N (the upstream's time to first byte in the limits runs, default 200).
 import { execFileSync } from "node:child_process";
@@ -44,7 +45,7 @@ if (!(SECONDS > 0 && TTFB_SAMPLES > 0 && UPSTREAM_TTFB_MS >= 0)) {
 const CACHE_RUNS = 5;
 const DEADLINE_MS =
   (90 +
-    (CONNECTIONS.length * (2 + Object.keys(LIMIT_KEYS).length) + CACHE_RUNS) * (SECONDS + WARMUP_SECONDS)) *
+    (CONNECTIONS.length * (3 + Object.keys(LIMIT_KEYS).length) + CACHE_RUNS) * (SECONDS + WARMUP_SECONDS)) *
     1000 +
   2 * TTFB_SAMPLES * UPSTREAM_TTFB_MS;
 
@@ -132,6 +133,19 @@ try {
     quiet: true,
   });
   stops.push(floor.stop);
+  const metering = await serveWorker({
+    script: path.join(ROOT, "bench/metering.js"),
+    persist: path.join(tmp, "metering"),
+    workerOptions: {
+      compatibilityDate,
+      compatibilityFlags,
+      bindings: { UPSTREAM_URL: `${upstream.url}/chat/completions` },
+      d1Databases: { DB: "bench-metering" },
+      durableObjects: { LEDGER: { className: "Ledger", useSQLite: true } },
+    },
+    quiet: true,
+  });
+  stops.push(metering.stop);
 
   log("starting the gateway (migrations on a fresh local D1)…");
   const adminToken = randomBytes(24).toString("hex");
@@ -181,6 +195,7 @@ try {
   });
   const targets = {
     floor: { url: floor.url, pid: floor.pid },
+    metering: { url: metering.url, pid: metering.pid },
     gateway: { url: `${gateway.url}/v1/chat/completions`, pid: gateway.pid },
   };
 
@@ -196,6 +211,7 @@ try {
     results.load.push(entry);
   }
   for (const [name, t] of Object.entries(targets)) {
+    if (name === "metering") continue; // it reads the answer whole: no stream to time
     log(`${name}: streaming TTFB over ${TTFB_SAMPLES} requests…`);
     results.streamTtfb[name] = await medianTtfb(t.url, { headers, body: streaming, samples: TTFB_SAMPLES });
   }
