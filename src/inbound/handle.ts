@@ -21,7 +21,7 @@ export function callInput(c: Context<AppEnv>, raw: string, json: unknown): CallI
     headers: c.req.raw.headers,
     json,
     raw,
-    query: q === -1 ? "" : url.slice(q),
+    query: q === -1 || q === url.length - 1 ? "" : url.slice(q), // as URL.search: "" for a bare "?"
     signal: c.req.raw.signal,
   };
 }
