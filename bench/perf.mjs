@@ -1,0 +1,145 @@
+// `node bench/perf.mjs`: where workerd's CPU goes on the hot path, native code included. The V8 profile of
+// bench/profile.mjs sees JavaScript only; on workerd most of a request's CPU is native (Request, Response and
+// Headers objects, body reads, timers, signals, garbage collection, SQLite). This samples the whole workerd
+// process with Linux `perf` while the bench's plain chat request loads it (a key without limits, the ledger
+// on), then prints the CPU per request by kind of code and the runtime APIs that cost the most, inclusive.
+// Needs `perf` (Debian: linux-perf) and permission to profile a child process.
+// Flags: --seconds N (default 8), --connections N (default 10), --stream, --top N (default 25).
+import { execFileSync, spawn } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { mkdtempSync, rmSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { parseArgs } from "node:util";
+import { build, startGateway } from "../scripts/serve-lib.mjs";
+import { load } from "./load.mjs";
+import { startUpstream } from "./upstream.mjs";
+
+const { values } = parseArgs({
+  options: {
+    seconds: { type: "string", default: "8" },
+    connections: { type: "string", default: "10" },
+    stream: { type: "boolean", default: false },
+    top: { type: "string", default: "25" },
+  },
+});
+const SECONDS = Number(values.seconds);
+const CONNECTIONS = Number(values.connections);
+const TOP = Number(values.top);
+try {
+  execFileSync("perf", ["--version"], { stdio: "ignore" });
+} catch {
+  console.error("perf: the `perf` command is not installed (Debian: apt-get install linux-perf).");
+  process.exit(2);
+}
+const tmp = mkdtempSync(path.join(os.tmpdir(), "sluice-perf-"));
+process.on("exit", () => rmSync(tmp, { recursive: true, force: true }));
+setTimeout(
+  () => {
+    console.error("perf: exceeded its time limit");
+    process.exit(1);
+  },
+  (SECONDS + 180) * 1000,
+).unref();
+
+/** Kinds of code, by the sampled function's symbol (first match wins). */
+const KINDS = [
+  ["JavaScript (JIT)", (dso) => dso.startsWith("[JIT]")],
+  ["V8 builtins", (_d, sym) => sym.startsWith("Builtins_")],
+  ["garbage collection", (_d, sym) => /Scaveng|MarkCompact|Marking|Sweeper|Heap::|Evacuat|cppgc::/.test(sym)],
+  ["SQLite (ledger, D1)", (_d, sym) => /^sqlite3|^json[A-Z]|^vdbe|^btree|^pager/i.test(sym)],
+  ["malloc", (_d, sym) => /tcmalloc|TCMalloc|^__mem|malloc|free/.test(sym)],
+  ["kernel", (dso) => dso.includes("kernel")],
+  ["V8 runtime", (_d, sym) => sym.startsWith("v8::")],
+  ["workerd, kj, capnp", () => true],
+];
+
+/** `perf report` rows: percent, samples, and the rest of the line. */
+function report(data, args) {
+  const out = execFileSync("perf", ["report", "-i", data, "--stdio", "-g", "none", ...args], {
+    encoding: "utf8",
+    maxBuffer: 256 * 1024 * 1024,
+    stdio: ["ignore", "pipe", "ignore"],
+  });
+  return out.split("\n").filter((l) => l.trim() !== "" && !l.startsWith("#"));
+}
+
+try {
+  const script = build(path.join(tmp, "dist"), { quiet: true });
+  const upstream = await startUpstream({ ttfbMs: 0, chunkGapMs: values.stream ? 2 : 0 });
+  const adminToken = randomBytes(24).toString("hex");
+  const config = {
+    providers: { up: { type: "openai-compatible", baseUrl: upstream.url, apiKey: "bench" } },
+    pricing: { "bench-model": { input: 1, output: 2 } },
+  };
+  const gateway = await startGateway({
+    port: 0,
+    persist: path.join(tmp, "state"),
+    script,
+    vars: { ADMIN_TOKEN: adminToken, GATEWAY_CONFIG: JSON.stringify(config) },
+    quiet: true,
+  });
+  try {
+    const created = await fetch(`${gateway.url}/admin/keys`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${adminToken}`, "content-type": "application/json" },
+      body: JSON.stringify({ name: "perf" }),
+    });
+    const key = (await created.json()).key;
+    const run = {
+      url: `${gateway.url}/v1/chat/completions`,
+      pid: gateway.pid,
+      headers: { authorization: `Bearer ${key}`, "content-type": "application/json" },
+      body: JSON.stringify({
+        model: "up/bench-model",
+        messages: [{ role: "user", content: "Say hello." }],
+        ...(values.stream ? { stream: true, stream_options: { include_usage: true } } : {}),
+      }),
+      connections: CONNECTIONS,
+    };
+    await load({ ...run, seconds: 2 });
+    const data = path.join(tmp, "perf.data");
+    const HZ = 999;
+    const perf = spawn("perf", ["record", "-F", String(HZ), "-g", "-p", String(gateway.pid), "-o", data], {
+      stdio: "ignore",
+    });
+    await new Promise((r) => setTimeout(r, 300)); // perf attaches
+    const result = await load({ ...run, seconds: SECONDS });
+    perf.kill("SIGINT");
+    await new Promise((r) => perf.once("exit", r));
+    const perRequest = (samples) => `${((samples * 1e6) / HZ / result.requests).toFixed(1)} µs`;
+
+    const kinds = new Map(KINDS.map(([k]) => [k, 0]));
+    let total = 0;
+    for (const line of report(data, ["-n", "--no-children", "--sort", "dso,sym"])) {
+      const m = /^\s*[\d.]+%\s+(\d+)\s+(\S+(?: tid \d+)?)\s+\[.\]\s+(.*)$/.exec(line);
+      if (!m) continue;
+      const [, n, dso, sym] = m;
+      const kind = KINDS.find(([, test]) => test(dso, sym.trim()))?.[0];
+      kinds.set(kind, kinds.get(kind) + Number(n));
+      total += Number(n);
+    }
+    console.log(
+      `${result.requests} requests at ${CONNECTIONS} connection(s) in ${SECONDS} s; ` +
+        `${result.cpuMsPerReq.toFixed(3)} ms workerd CPU per request (/proc); ${perRequest(total)} sampled\n`,
+    );
+    console.log("CPU per request by kind of code (self time)");
+    for (const [kind, n] of [...kinds].sort((a, b) => b[1] - a[1]))
+      console.log(`${perRequest(n).padStart(10)}  ${kind}`);
+
+    console.log("\nRuntime APIs (inclusive: the API and everything it calls, GC it triggers included)");
+    const apis = [];
+    for (const line of report(data, ["--children", "--sort", "sym"])) {
+      const m = /^\s*([\d.]+)%\s+[\d.]+%\s+\[.\]\s+(workerd::api::[\w:]+)$/.exec(line);
+      if (m) apis.push([Number(m[1]), m[2]]);
+    }
+    for (const [pct, name] of apis.slice(0, TOP))
+      console.log(`${perRequest((pct / 100) * total).padStart(10)}  ${name}`);
+  } finally {
+    await gateway.stop();
+    await upstream.stop();
+  }
+} catch (e) {
+  console.error(e);
+  process.exitCode = 1;
+}
