@@ -7,8 +7,8 @@ import { SPEND_COLUMNS, type SpendRow } from "./row";
 export const BYTES_PER_STATEMENT = 90_000;
 
 /**
- * The rows of one JSON array parameter. Each row's text is taken out of the array once (the materialized `batch`):
- * read as `value ->> …` in the select list, SQLite would render the element again for every column.
+ * The rows of one JSON array parameter. Each row's text is taken out of the array once (the materialized
+ * `batch`): read as `value ->> …` in the select list, SQLite would render the element again for every column.
  */
 const INSERT = `WITH batch AS MATERIALIZED (SELECT value AS j FROM json_each(?))
 INSERT OR IGNORE INTO spend (${SPEND_COLUMNS.join(", ")})

@@ -20,10 +20,10 @@ const open = new WeakMap<object, Batch>();
  * structured log line (visible in `wrangler tail`) if `spend.logCalls` asks for one, then the row joins this
  * isolate's open batch. The request that opened a batch sends it after `spend.batchWindowMs` (or when it is
  * full) in one RPC to a random SpendBuffer shard, retried on other shards; its promise settles with that send,
- * so its `waitUntil` keeps the isolate alive until every row of the batch is durable. A row that joins an open batch returns at once: awaiting another request's promise would
- * tie this request to that one's I/O, which workerd refuses (its continuations are cancelled, and a request
- * left waiting on nothing of its own is reported as hung). If every attempt fails, the rows are logged whole
- * as `sluice.spend.unbuffered`.
+ * so its `waitUntil` keeps the isolate alive until every row of the batch is durable. A row that joins an open
+ * batch returns at once: awaiting another request's promise would tie this request to that one's I/O, which
+ * workerd refuses (its continuations are cancelled, and a request left waiting on nothing of its own is
+ * reported as hung). If every attempt fails, the rows are logged whole as `sluice.spend.unbuffered`.
  */
 export function bufferSink(env: Env, cfg: GatewayConfig): SpendSink {
   return { record: (rec) => recordCall(env, cfg, rec) };
