@@ -6,12 +6,12 @@
 // Needs `perf` (Debian: linux-perf) and permission to profile a child process.
 // Flags: --seconds N (default 8), --connections N (default 10), --stream, --top N (default 25).
 import { execFileSync, spawn } from "node:child_process";
-import { randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
-import { build, startGateway } from "../scripts/serve-lib.mjs";
+import { build } from "../scripts/serve-lib.mjs";
+import { chatBody, singleUpstream, startBenchGateway } from "./gateway.mjs";
 import { load } from "./load.mjs";
 import { startUpstream } from "./upstream.mjs";
 
@@ -67,34 +67,18 @@ function report(data, args) {
 try {
   const script = build(path.join(tmp, "dist"), { quiet: true });
   const upstream = await startUpstream({ ttfbMs: 0, chunkGapMs: values.stream ? 2 : 0 });
-  const adminToken = randomBytes(24).toString("hex");
-  const config = {
-    providers: { up: { type: "openai-compatible", baseUrl: upstream.url, apiKey: "bench" } },
-    pricing: { "bench-model": { input: 1, output: 2 } },
-  };
-  const gateway = await startGateway({
-    port: 0,
-    persist: path.join(tmp, "state"),
+  const gateway = await startBenchGateway({
     script,
-    vars: { ADMIN_TOKEN: adminToken, GATEWAY_CONFIG: JSON.stringify(config) },
-    quiet: true,
+    persist: path.join(tmp, "state"),
+    config: singleUpstream(upstream.url),
   });
   try {
-    const created = await fetch(`${gateway.url}/admin/keys`, {
-      method: "POST",
-      headers: { authorization: `Bearer ${adminToken}`, "content-type": "application/json" },
-      body: JSON.stringify({ name: "perf" }),
-    });
-    const key = (await created.json()).key;
+    const key = await gateway.createKey({ name: "perf" });
     const run = {
       url: `${gateway.url}/v1/chat/completions`,
       pid: gateway.pid,
       headers: { authorization: `Bearer ${key}`, "content-type": "application/json" },
-      body: JSON.stringify({
-        model: "up/bench-model",
-        messages: [{ role: "user", content: "Say hello." }],
-        ...(values.stream ? { stream: true, stream_options: { include_usage: true } } : {}),
-      }),
+      body: chatBody({ stream: values.stream }),
       connections: CONNECTIONS,
     };
     await load({ ...run, seconds: 2 });

@@ -5,13 +5,13 @@
 // interest. Writes the profile to bench/results/latest.cpuprofile (open it in Chrome DevTools).
 // Flags: --seconds N (default 8), --interval-us N (sampling interval, default 50), --top N (default 30), --stream
 // (the bench's streaming request instead of the plain one).
-import { randomBytes } from "node:crypto";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
-import { build, ROOT, startGateway } from "../scripts/serve-lib.mjs";
+import { build, ROOT } from "../scripts/serve-lib.mjs";
+import { chatBody, singleUpstream, startBenchGateway } from "./gateway.mjs";
 import { load } from "./load.mjs";
 import { startUpstream } from "./upstream.mjs";
 
@@ -120,33 +120,17 @@ function summarize(profile) {
 try {
   const script = build(path.join(tmp, "dist"), { quiet: true });
   const upstream = await startUpstream({ ttfbMs: 0, chunkGapMs: 0 });
-  const adminToken = randomBytes(24).toString("hex");
-  const config = {
-    providers: { up: { type: "openai-compatible", baseUrl: upstream.url, apiKey: "bench" } },
-    pricing: { "bench-model": { input: 1, output: 2 } },
-  };
   const inspectorPort = await freePort();
-  const gateway = await startGateway({
-    port: 0,
-    persist: path.join(tmp, "state"),
+  const gateway = await startBenchGateway({
     script,
-    vars: { ADMIN_TOKEN: adminToken, GATEWAY_CONFIG: JSON.stringify(config) },
-    quiet: true,
+    persist: path.join(tmp, "state"),
+    config: singleUpstream(upstream.url),
     inspectorPort,
   });
   try {
-    const created = await fetch(`${gateway.url}/admin/keys`, {
-      method: "POST",
-      headers: { authorization: `Bearer ${adminToken}`, "content-type": "application/json" },
-      body: JSON.stringify({ name: "profile" }),
-    });
-    const key = (await created.json()).key;
+    const key = await gateway.createKey({ name: "profile" });
     const headers = { authorization: `Bearer ${key}`, "content-type": "application/json" };
-    const body = JSON.stringify({
-      model: "up/bench-model",
-      messages: [{ role: "user", content: "Say hello." }],
-      ...(values.stream ? { stream: true, stream_options: { include_usage: true } } : {}),
-    });
+    const body = chatBody({ stream: values.stream });
     const run = {
       url: `${gateway.url}/v1/chat/completions`,
       pid: gateway.pid,

@@ -4,13 +4,13 @@
 // Flags: --seconds N (per run, default 6), --upstream-ttfb-ms N (default 0), --ttfb-samples N (default 50),
 // --limits-ttfb-ms N (the upstream's time to first byte in the limits runs, default 200).
 import { execFileSync } from "node:child_process";
-import { randomBytes } from "node:crypto";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
 import { gzipSync } from "node:zlib";
-import { build, ROOT, serveWorker, startGateway, wranglerWorkerOptions } from "../scripts/serve-lib.mjs";
+import { build, ROOT, serveWorker, wranglerWorkerOptions } from "../scripts/serve-lib.mjs";
+import { chatBody, singleUpstream, startBenchGateway } from "./gateway.mjs";
 import { load } from "./load.mjs";
 import { markdown } from "./report.mjs";
 import { medianTtfb } from "./ttfb.mjs";
@@ -148,10 +148,11 @@ try {
   stops.push(metering.stop);
 
   log("starting the gateway (migrations on a fresh local D1)…");
-  const adminToken = randomBytes(24).toString("hex");
+  const upstreamConfig = singleUpstream(upstream.url);
   const config = {
+    ...upstreamConfig,
     providers: {
-      up: { type: "openai-compatible", baseUrl: upstream.url, apiKey: "bench" },
+      ...upstreamConfig.providers,
       slow: { type: "openai-compatible", baseUrl: slowUpstream.url, apiKey: "bench" },
     },
     models: {
@@ -159,40 +160,19 @@ try {
       exact: { targets: [{ provider: "up", model: "bench-model" }], cache: { mode: "exact" } },
       semantic: { targets: [{ provider: "up", model: "bench-model" }], cache: { mode: "semantic" } },
     },
-    pricing: { "bench-model": { input: 1, output: 2 } },
     // The offline vector index shows writes at once here (Vectorize takes seconds): the bench measures hits.
     cache: { localIndexVisibilityMs: 0 },
   };
-  const gateway = await startGateway({
-    port: 0,
-    persist: path.join(tmp, "state"),
-    script,
-    vars: { ADMIN_TOKEN: adminToken, GATEWAY_CONFIG: JSON.stringify(config) },
-    quiet: true,
-  });
+  const gateway = await startBenchGateway({ script, persist: path.join(tmp, "state"), config });
   stops.push(gateway.stop);
 
-  const createKey = async (settings) => {
-    const created = await fetch(`${gateway.url}/admin/keys`, {
-      method: "POST",
-      headers: { authorization: `Bearer ${adminToken}`, "content-type": "application/json" },
-      body: JSON.stringify({ name: "bench", ...settings }),
-    });
-    if (created.status !== 201)
-      throw new Error(`creating a key failed: ${created.status} ${await created.text()}`);
-    return (await created.json()).key;
-  };
-  const key = await createKey({});
+  const { createKey } = gateway;
+  const key = await createKey();
 
   const headers = { authorization: `Bearer ${key}`, "content-type": "application/json" };
   const messages = [{ role: "user", content: "Say hello." }];
-  const plain = JSON.stringify({ model: "up/bench-model", messages });
-  const streaming = JSON.stringify({
-    model: "up/bench-model",
-    messages,
-    stream: true,
-    stream_options: { include_usage: true },
-  });
+  const plain = chatBody();
+  const streaming = chatBody({ stream: true });
   const targets = {
     floor: { url: floor.url, pid: floor.pid },
     metering: { url: metering.url, pid: metering.pid },
