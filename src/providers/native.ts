@@ -65,7 +65,9 @@ async function translated(spec: NativeSpec, call: UpstreamCall): Promise<NativeR
  * and translate a 2xx answer back to OpenAI wire format. Error answers pass back as they are for `readError`.
  */
 export function nativeAdapter(spec: NativeSpec): ProviderAdapter {
-  const send = spec.fetch ?? ((req: Request, _call: UpstreamCall) => fetch(req));
+  // fetch(url, init) builds the one Request itself; a Request made here first would be built twice.
+  const send = (url: string, init: RequestInit, call: UpstreamCall) =>
+    spec.fetch ? spec.fetch(new Request(url, init), call) : fetch(url, init);
   return {
     async send(call) {
       const r = await translated(spec, call);
@@ -77,7 +79,8 @@ export function nativeAdapter(spec: NativeSpec): ProviderAdapter {
         );
       }
       const res = await send(
-        new Request(r.url, { method: "POST", headers: r.headers, body: r.body, signal: call.signal }),
+        r.url,
+        { method: "POST", headers: r.headers, body: r.body, signal: call.signal },
         call,
       );
       if (!res.ok) return res;

@@ -54,12 +54,22 @@ function upstreamBody(call: UpstreamCall, fields: Record<string, unknown>, spec:
   return JSON.stringify(body);
 }
 
-/** OpenRouter reads Anthropic-style `cache_control` breakpoints on content parts: its markers stay. */
+const keepsMarkers = new WeakMap<ProviderConfig, boolean>();
+
+/**
+ * OpenRouter reads Anthropic-style `cache_control` breakpoints on content parts: its markers stay. Decided
+ * once per provider config (parsing its base URL on every call cost more than the rest of this adapter).
+ */
 function keepsCacheMarkers(p: ProviderConfig): boolean {
-  if (p.type !== "openai-compatible") return false;
-  return (
-    p.preset === "openrouter" || (p.baseUrl !== undefined && new URL(p.baseUrl).hostname === "openrouter.ai")
-  );
+  let keeps = keepsMarkers.get(p);
+  if (keeps === undefined) {
+    keeps =
+      p.type === "openai-compatible" &&
+      (p.preset === "openrouter" ||
+        (p.baseUrl !== undefined && new URL(p.baseUrl).hostname === "openrouter.ai"));
+    keepsMarkers.set(p, keeps);
+  }
+  return keeps;
 }
 
 /**
@@ -118,7 +128,9 @@ function listingDropped(res: Response, dropped: string[]): Response {
  * reasoning model to one that is not) does not fail the call. With `strict` on, either is a 400 instead.
  */
 export function openAIWire(spec: OpenAIWireSpec): ProviderAdapter {
-  const send = spec.fetch ?? ((req: Request) => fetch(req));
+  // fetch(url, init) builds the one Request itself; a Request made here first would be built twice.
+  const send = (url: string, init: RequestInit) =>
+    spec.fetch ? spec.fetch(new Request(url, init)) : fetch(url, init);
   const adapter: ProviderAdapter = {
     async send(call) {
       const headers = {
@@ -136,14 +148,12 @@ export function openAIWire(spec: OpenAIWireSpec): ProviderAdapter {
         );
       }
       const post = (body: Record<string, unknown>) =>
-        send(
-          new Request(spec.url(call.op, call.target), {
-            method: "POST",
-            headers,
-            body: upstreamBody(call, body, spec),
-            signal: call.signal,
-          }),
-        );
+        send(spec.url(call.op, call.target), {
+          method: "POST",
+          headers,
+          body: upstreamBody(call, body, spec),
+          signal: call.signal,
+        });
       const res = await post(fields);
       if (
         call.op !== "chat" ||
@@ -173,18 +183,16 @@ export function openAIWire(spec: OpenAIWireSpec): ProviderAdapter {
         responses.model(call.target),
       );
       if (req.outputCap !== undefined) body = prependTopLevel(body, "max_output_tokens", req.outputCap);
-      return send(
-        new Request(responses.url(call.target), {
-          method: "POST",
-          headers: {
-            "content-type": "application/json",
-            accept: call.stream ? "text/event-stream" : "application/json",
-            ...spec.headers(call.target),
-          },
-          body,
-          signal: call.signal,
-        }),
-      );
+      return send(responses.url(call.target), {
+        method: "POST",
+        headers: {
+          "content-type": "application/json",
+          accept: call.stream ? "text/event-stream" : "application/json",
+          ...spec.headers(call.target),
+        },
+        body,
+        signal: call.signal,
+      });
     },
   };
 }
