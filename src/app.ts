@@ -2,8 +2,8 @@ import { Hono } from "hono";
 import { adminAuth, keyAuth } from "./http/auth";
 import type { AppEnv } from "./http/context";
 import { cors } from "./http/cors";
-import { errorResponse, GatewayError } from "./http/errors";
-import { init, limitBody, nosniff, requestId } from "./http/middleware";
+import { answerError, errorResponse, GatewayError } from "./http/errors";
+import { init, limitBody, requestId } from "./http/middleware";
 import { FORMATS, formatOf } from "./inbound";
 import { openapi } from "./openapi/route";
 import { adminCache } from "./routes/admin-cache";
@@ -26,7 +26,7 @@ const shapeOf = (path: string) => formatOf(path)?.errorShape ?? "openai";
 /** Builds the app: middleware order and route registration, nothing else. */
 export function createApp() {
   const app = new Hono<AppEnv>();
-  app.use(requestId, nosniff, init, limitBody);
+  app.use(requestId, init, limitBody);
   app.use("/v1/*", cors, keyAuth);
   app.use("/admin/*", adminAuth);
 
@@ -70,12 +70,6 @@ export function createApp() {
       shapeOf(c.req.path),
     ),
   );
-  app.onError((err, c) => {
-    if (!(err instanceof GatewayError))
-      console.error(
-        JSON.stringify({ event: "sluice.error", requestId: c.var.requestId, error: String(err) }),
-      );
-    return errorResponse(err, {}, shapeOf(c.req.path));
-  });
+  app.onError((err, c) => answerError(err, c.var.requestId, shapeOf(c.req.path)));
   return app;
 }

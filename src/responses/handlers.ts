@@ -27,7 +27,7 @@ export async function createResponse(c: Context<AppEnv>): Promise<Response> {
   if (req.store !== false) {
     keepAnswer(c.req.raw.headers, stored.keeper({ keyId, input: items, waitUntil: s.waitUntil }));
   }
-  return runCall(s, openAIResponses, { ...callInput(c, raw, body), standalone });
+  return runCall(s, openAIResponses, { ...callInput(c.req.raw, c.var, raw, body), standalone });
 }
 
 /**

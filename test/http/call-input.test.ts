@@ -14,7 +14,7 @@ function app() {
     c.set("clientRequestId", "client-1");
     c.set("key", KEY);
     c.set("token", null);
-    const input = callInput(c, '{"a":1}', { a: 1 });
+    const input = callInput(c.req.raw, c.var, '{"a":1}', { a: 1 });
     return c.json({
       query: input.query,
       requestId: input.requestId,
