@@ -20,33 +20,40 @@ import { type StreamOutcome, watchChatStream } from "./stream";
 
 /**
  * What routing rules and strategies read of a call (routing/rules.ts); the token estimate and the image scan
- * run only if a rule or the cost strategy asks for them.
+ * run only if a rule or the cost strategy asks for them. A class: getters on an object literal are defined
+ * anew for every call, on the prototype once.
  */
-function factsOf(
-  format: InboundFormat,
-  input: CallInput,
-  metadata: Record<string, unknown> | null,
-  body: Record<string, unknown>,
-): RequestFacts {
-  let tokens: number | undefined;
-  let images: boolean | undefined;
-  return {
-    keyId: input.key.id,
-    keyName: input.key.name,
-    team: input.key.team,
-    metadata,
-    get inputTokens() {
-      tokens ??= estimateInputTokens(body);
-      return tokens;
-    },
-    tools: Array.isArray(body.tools) && body.tools.length > 0,
-    get images() {
-      images ??= hasImage(body.messages);
-      return images;
-    },
-    format: format.name,
-    body,
-  };
+class CallFacts implements RequestFacts {
+  readonly keyId: string;
+  readonly keyName: string | null;
+  readonly team: string | null;
+  readonly tools: boolean;
+  readonly format: RequestFacts["format"];
+  #tokens: number | undefined;
+  #images: boolean | undefined;
+
+  constructor(
+    format: InboundFormat,
+    input: CallInput,
+    readonly metadata: Record<string, unknown> | null,
+    readonly body: Record<string, unknown>,
+  ) {
+    this.keyId = input.key.id;
+    this.keyName = input.key.name;
+    this.team = input.key.team;
+    this.tools = Array.isArray(body.tools) && body.tools.length > 0;
+    this.format = format.name;
+  }
+
+  get inputTokens(): number {
+    this.#tokens ??= estimateInputTokens(this.body);
+    return this.#tokens;
+  }
+
+  get images(): boolean {
+    this.#images ??= hasImage(this.body.messages);
+    return this.#images;
+  }
 }
 
 /** Whether any message part is an image (canonical `image_url` parts). */
@@ -175,7 +182,7 @@ export async function runCall(s: Services, format: InboundFormat, input: CallInp
       passthrough,
       untranslatable: parsed.untranslatable,
       deadlineAt: route.deadlineMs === null ? undefined : started + route.deadlineMs,
-      facts: factsOf(format, input, base.metadata, body),
+      facts: new CallFacts(format, input, base.metadata, body),
     });
   } catch (e) {
     if (stageCall) for (const stage of s.stages) stage.failed?.(stageCall);

@@ -1,5 +1,5 @@
 import { type Cache, cacheFor } from "../cache";
-import type { Target } from "../config/resolve";
+import type { Route, Target } from "../config/resolve";
 import type { GatewayConfig } from "../config/schema";
 import type { Env } from "../env";
 import { KeyStore } from "../keys/store";
@@ -8,9 +8,9 @@ import type { LimiterObjects } from "../limits/interface";
 import { TeamStore } from "../limits/teams";
 import type { CallRequest } from "../providers/types";
 import { type Breakers, breakersFor } from "../routing/breaker";
-import { type PlanDeps, planAttempts, pricePerMTok } from "../routing/plan";
+import { type PlanDeps, type Planned, planAttempts, pricePerMTok } from "../routing/plan";
 import type { RequestFacts } from "../routing/rules";
-import { targetStats } from "../routing/stats";
+import { type Observation, targetStats } from "../routing/stats";
 import type { CallRecord } from "../spend/record";
 import { bufferSink } from "../spend/sink/buffer";
 import type { Stage } from "./stage";
@@ -68,33 +68,40 @@ export function buildServices(
     stages: stagesOf(cache),
     cache,
     ...stores,
-    upstream: upstreamDeps(env, config, waitUntil),
+    upstream: new RequestUpstream(env, config, waitUntil),
   };
 }
 
 /**
  * How this request's calls go upstream. Cheap when there is nothing to decide: a route of one target needs no
- * plan, and the breakers are built only when a route has one.
+ * plan, and the breakers are built only when a route has one. A class, so that its getter is defined once.
  */
-function upstreamDeps(
-  env: Env,
-  config: GatewayConfig,
-  waitUntil: (work: Promise<unknown>) => void,
-): UpstreamDeps {
-  let breakers: Breakers | undefined;
-  return {
-    ...DEFAULT_DEPS,
-    plan: (route, request) => {
-      const only = route.targets.length === 1 ? route.targets[0] : undefined;
-      if (only && route.tree.children[0] === only) return [{ target: only, why: "fallback" }];
-      return planAttempts(route, request.facts ?? ownFacts(request.body), planDeps(config, request));
-    },
-    get breakers() {
-      breakers ??= breakersFor(env, waitUntil);
-      return breakers;
-    },
-    observe: (id, o) => targetStats.observe(id, o),
-  };
+class RequestUpstream implements UpstreamDeps {
+  readonly now = DEFAULT_DEPS.now;
+  readonly random = DEFAULT_DEPS.random;
+  readonly sleep = DEFAULT_DEPS.sleep;
+  #breakers: Breakers | undefined;
+
+  constructor(
+    private readonly env: Env,
+    private readonly config: GatewayConfig,
+    private readonly waitUntil: (work: Promise<unknown>) => void,
+  ) {}
+
+  plan(route: Route, request: CallRequest): Planned[] {
+    const only = route.targets.length === 1 ? route.targets[0] : undefined;
+    if (only && route.tree.children[0] === only) return [{ target: only, why: "fallback" }];
+    return planAttempts(route, request.facts ?? ownFacts(request.body), planDeps(this.config, request));
+  }
+
+  get breakers(): Breakers {
+    this.#breakers ??= breakersFor(this.env, this.waitUntil);
+    return this.#breakers;
+  }
+
+  observe(id: string, o: Observation): void {
+    targetStats.observe(id, o);
+  }
 }
 
 /** The plan's view of the isolate: its routing stats and the config's prices (no breaker: `allow` decides). */
