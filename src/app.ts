@@ -2,7 +2,7 @@ import { Hono } from "hono";
 import { adminAuth, keyAuth } from "./http/auth";
 import type { AppEnv } from "./http/context";
 import { cors } from "./http/cors";
-import { answerError, errorResponse, GatewayError } from "./http/errors";
+import { errorResponse, GatewayError } from "./http/errors";
 import { init, limitBody, requestId } from "./http/middleware";
 import { FORMATS, formatOf } from "./inbound";
 import { openapi } from "./openapi/route";
@@ -70,6 +70,12 @@ export function createApp() {
       shapeOf(c.req.path),
     ),
   );
-  app.onError((err, c) => answerError(err, c.var.requestId, shapeOf(c.req.path)));
+  app.onError((err, c) => {
+    if (!(err instanceof GatewayError))
+      console.error(
+        JSON.stringify({ event: "sluice.error", requestId: c.var.requestId, error: String(err) }),
+      );
+    return errorResponse(err, {}, shapeOf(c.req.path));
+  });
   return app;
 }

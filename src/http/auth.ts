@@ -1,53 +1,50 @@
+import type { Context } from "hono";
 import { createMiddleware } from "hono/factory";
-import type { GatewayConfig } from "../config/schema";
-import type { Env } from "../env";
 import { keyCache } from "../keys/cache";
 import { hashSecret, looksLikeKey, safeEqual } from "../keys/secret";
 import type { KeyRecord, KeyStore } from "../keys/store";
-import type { Services } from "../pipeline/services";
 import { type BrowserToken, TOKEN_PREFIX, verifyToken } from "../tokens/token";
 import type { AppEnv } from "./context";
 import { GatewayError } from "./errors";
 
 /** The bearer token, or (for Anthropic clients) `x-api-key`. */
-function presentedToken(headers: Headers): string | null {
-  const auth = headers.get("authorization");
+function presentedToken(req: Request): string | null {
+  const auth = req.headers.get("authorization");
   if (auth) {
     const m = /^Bearer\s+(\S+)\s*$/i.exec(auth);
     return m?.[1] ?? null;
   }
-  return headers.get("x-api-key");
-}
-
-/** What key authentication reads of a request: its headers, the bindings, the services and the config. */
-interface AuthContext {
-  headers: Headers;
-  env: Env;
-  services: Services;
-  config: GatewayConfig;
+  return req.headers.get("x-api-key");
 }
 
 /** A key record by SHA-256 of its secret, or by id (`id:<id>`, for browser tokens), through the cache. */
-async function lookup(a: AuthContext, cacheKey: string, load: (s: KeyStore) => Promise<KeyRecord | null>) {
+async function lookup(
+  c: Context<AppEnv>,
+  cacheKey: string,
+  load: (s: KeyStore) => Promise<KeyRecord | null>,
+) {
   let key = keyCache.get(cacheKey);
   if (!key) {
-    const found = await load(a.services.keys);
+    const found = await load(c.var.services.keys);
     if (!found) return null;
     key = found;
-    keyCache.set(cacheKey, key, a.config.keys.cacheTtlSeconds * 1000);
+    keyCache.set(cacheKey, key, c.var.config.keys.cacheTtlSeconds * 1000);
   }
   return key;
 }
 
 /** A browser token: its signature and expiry, its page's origin, and its parent key still allowing both. */
-async function tokenAuth(a: AuthContext, token: string): Promise<{ key: KeyRecord; token: BrowserToken }> {
-  const v = await verifyToken(token, a.env.TOKEN_SECRET ?? a.env.ADMIN_TOKEN);
+async function tokenAuth(
+  c: Context<AppEnv>,
+  token: string,
+): Promise<{ key: KeyRecord; token: BrowserToken }> {
+  const v = await verifyToken(token, c.env.TOKEN_SECRET ?? c.env.ADMIN_TOKEN);
   if (!v.ok) {
     throw v.reason === "expired"
       ? new GatewayError("key_expired", "This browser token has expired; get a new one from your server.")
       : new GatewayError("invalid_api_key", "Invalid browser token.");
   }
-  const origin = a.headers.get("origin");
+  const origin = c.req.header("origin");
   if (!origin || !v.token.origins.includes(origin)) {
     throw new GatewayError(
       "origin_not_allowed",
@@ -56,19 +53,19 @@ async function tokenAuth(a: AuthContext, token: string): Promise<{ key: KeyRecor
         : "A browser token is only accepted from a page of an origin it was minted for (Origin header).",
     );
   }
-  const key = await lookup(a, `id:${v.token.keyId}`, (s) => s.byId(v.token.keyId));
+  const key = await lookup(c, `id:${v.token.keyId}`, (s) => s.byId(v.token.keyId));
   if (!key) throw new GatewayError("invalid_api_key", "Invalid browser token.");
   return { key, token: v.token };
 }
 
 /**
- * Authenticates a Sluice key or a browser token: the key (a token's parent key, the token itself beside it).
- * Lookups go through the in-isolate cache, so a warm request does no I/O; D1 is asked by SHA-256 of the
- * secret, never by the secret. A request with an `Origin` header (a browser) is refused unless the key allows
- * that origin.
+ * Authenticates a Sluice key or a browser token and puts the key on `c.var.key` (a token's parent key, the
+ * token itself on `c.var.token`). Lookups go through the in-isolate cache, so a warm request does no I/O; D1
+ * is asked by SHA-256 of the secret, never by the secret. A request with an `Origin` header (a browser) is
+ * refused unless the key allows that origin.
  */
-export async function authenticate(a: AuthContext): Promise<{ key: KeyRecord; token: BrowserToken | null }> {
-  const presented = presentedToken(a.headers);
+export const keyAuth = createMiddleware<AppEnv>(async (c, next) => {
+  const presented = presentedToken(c.req.raw);
   if (!presented) {
     throw new GatewayError(
       "missing_api_key",
@@ -78,18 +75,18 @@ export async function authenticate(a: AuthContext): Promise<{ key: KeyRecord; to
   let key: KeyRecord | null;
   let token: BrowserToken | null = null;
   if (presented.startsWith(TOKEN_PREFIX)) {
-    ({ key, token } = await tokenAuth(a, presented));
+    ({ key, token } = await tokenAuth(c, presented));
   } else {
     if (!looksLikeKey(presented)) throw new GatewayError("invalid_api_key", "Invalid API key.");
     const hash = await hashSecret(presented);
-    key = await lookup(a, hash, (s) => s.byHash(hash));
+    key = await lookup(c, hash, (s) => s.byHash(hash));
     if (!key) throw new GatewayError("invalid_api_key", "Invalid API key.");
   }
   if (key.revokedAt) throw new GatewayError("invalid_api_key", "This API key has been revoked.");
   if (key.expiresAt && Date.parse(key.expiresAt) <= Date.now()) {
     throw new GatewayError("key_expired", `This API key expired at ${key.expiresAt}.`);
   }
-  const origin = a.headers.get("origin");
+  const origin = c.req.header("origin");
   if (origin && !key.browserOrigins?.includes(origin)) {
     throw new GatewayError(
       "origin_not_allowed",
@@ -98,17 +95,6 @@ export async function authenticate(a: AuthContext): Promise<{ key: KeyRecord; to
         : "This key is not enabled for browsers (a request with an Origin header). Mint a browser token with POST /v1/tokens, from a key created with browser.origins.",
     );
   }
-  return { key, token };
-}
-
-/** Puts the authenticated key on `c.var.key` (and a browser token on `c.var.token`): authenticate. */
-export const keyAuth = createMiddleware<AppEnv>(async (c, next) => {
-  const { key, token } = await authenticate({
-    headers: c.req.raw.headers,
-    env: c.env,
-    services: c.var.services,
-    config: c.var.config,
-  });
   c.set("key", key);
   c.set("token", token);
   await next();
@@ -116,7 +102,7 @@ export const keyAuth = createMiddleware<AppEnv>(async (c, next) => {
 
 /** Guards `/admin/*` with the `ADMIN_TOKEN` secret, compared in constant time. */
 export const adminAuth = createMiddleware<AppEnv>(async (c, next) => {
-  const token = presentedToken(c.req.raw.headers);
+  const token = presentedToken(c.req.raw);
   if (!token || !(await safeEqual(token, c.env.ADMIN_TOKEN))) {
     throw new GatewayError(
       "invalid_admin_token",

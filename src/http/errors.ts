@@ -108,13 +108,6 @@ function anthropicType(status: number): string {
   return types[status] ?? (status >= 500 ? "api_error" : "invalid_request_error");
 }
 
-/** The answer to an error thrown while serving a request; one not a GatewayError is logged and becomes a 500. */
-export function answerError(err: unknown, requestId: string | undefined, shape: ErrorShape): Response {
-  if (!(err instanceof GatewayError))
-    console.error(JSON.stringify({ event: "sluice.error", requestId, error: String(err) }));
-  return errorResponse(err, {}, shape);
-}
-
 /**
  * Builds the JSON error response for any thrown value; unknown errors become a 500 without details.
  * `shape` picks the wire format: OpenAI's everywhere, Anthropic's (`{"type":"error","error":{type,message}}`)

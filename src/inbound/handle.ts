@@ -1,16 +1,16 @@
 import type { Context } from "hono";
 import type { AppEnv } from "../http/context";
-import type { RequestIds } from "../http/middleware";
 import { readJsonText } from "../http/validate";
 import type { KeyRecord } from "../keys/store";
 import { runCall } from "../pipeline/call";
 import type { CallInput } from "../pipeline/input";
-import type { Services } from "../pipeline/services";
 import type { BrowserToken } from "../tokens/token";
 import type { InboundFormat } from "./types";
 
-/** An authenticated request: its ids and the key (and browser token) it came with. */
-export interface Authenticated extends RequestIds {
+/** An authenticated request: its ids (the gateway's; the client's, when sane) and its key (and browser token). */
+export interface Authenticated {
+  requestId: string;
+  clientRequestId: string | null;
   key: KeyRecord;
   token: BrowserToken | null;
 }
@@ -32,24 +32,14 @@ export function callInput(req: Request, who: Authenticated, raw: string, json: u
   };
 }
 
-/** An authenticated request's body read and handed to the pipeline in `format`. */
-export async function handleRequest(
-  services: Services,
-  format: InboundFormat,
-  req: Request,
-  who: Authenticated,
-): Promise<Response> {
-  const { text, json } = await readJsonText(req);
-  return runCall(services, format, callInput(req, who, text, json));
-}
-
 /**
  * The Hono handler of a proxied endpoint: the authenticated request handed to the pipeline in `format`. The
  * context's variables are read once: Hono builds a new object from them on every `c.var` read.
  *
  * @example app.post("/v1/messages", handle(anthropicMessages))
  */
-export const handle = (format: InboundFormat) => (c: Context<AppEnv>) => {
+export const handle = (format: InboundFormat) => async (c: Context<AppEnv>) => {
   const v = c.var;
-  return handleRequest(v.services, format, c.req.raw, v);
+  const { text, json } = await readJsonText(c.req.raw);
+  return runCall(v.services, format, callInput(c.req.raw, v, text, json));
 };
