@@ -2,12 +2,22 @@ import { bodyLimit } from "hono/body-limit";
 import { createMiddleware } from "hono/factory";
 import type { MiddlewareHandler } from "hono/types";
 import { loadConfig } from "../config/load";
+import { toHex } from "../crypto/hash";
 import { checkEnv } from "../env";
 import { buildServices } from "../pipeline/services";
 import type { AppEnv } from "./context";
 import { GatewayError } from "./errors";
 
 const CLIENT_ID = /^[\w.:-]{1,128}$/;
+
+/**
+ * A gateway request id: `req_`, then 32 hex digits — the time in milliseconds (12), then 80 random bits (20).
+ * Ids made later sort later, so the ledger's primary-key index on D1 grows at its right edge rather than at
+ * random pages: the insert of a flushed batch touches a few hot pages instead of one page per row.
+ */
+export function newRequestId(now = Date.now()): string {
+  return `req_${now.toString(16).padStart(12, "0")}${toHex(crypto.getRandomValues(new Uint8Array(10)))}`;
+}
 
 /**
  * Gives every request a gateway-made id (`requestId`: spend rows, limit windows and settlements are keyed by
@@ -19,7 +29,7 @@ const CLIENT_ID = /^[\w.:-]{1,128}$/;
 export const requestId = createMiddleware<AppEnv>(async (c, next) => {
   const given = c.req.header("x-request-id");
   const client = given && CLIENT_ID.test(given) ? given : null;
-  const id = `req_${crypto.randomUUID().replaceAll("-", "")}`;
+  const id = newRequestId();
   c.set("requestId", id);
   c.set("clientRequestId", client);
   await next();

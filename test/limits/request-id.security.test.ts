@@ -1,5 +1,6 @@
 import { env } from "cloudflare:test";
 import { afterEach, describe, expect, it, vi } from "vitest";
+import { newRequestId } from "../../src/http/middleware";
 import { expectError } from "../helpers/errors";
 import { ADMIN_TOKEN, type Gateway, gateway, post } from "../helpers/gateway";
 import { flushSpend, rowsOf } from "../spend/ledger-helpers";
@@ -158,5 +159,19 @@ describe("A pinned client request id", () => {
       headers: { authorization: `Bearer ${ADMIN_TOKEN}` },
     });
     await expectError(res, 400, "invalid_request", "client_request_id");
+  });
+});
+
+describe("The gateway's request ids", () => {
+  it("sort by the time they were made, and differ within one millisecond", () => {
+    const t = Date.UTC(2026, 11, 3, 9, 30);
+    const same = Array.from({ length: 1000 }, () => newRequestId(t));
+    expect(new Set(same).size).toBe(1000);
+    for (const id of same) expect(id).toMatch(/^req_[0-9a-f]{32}$/);
+    // Made at later times: later in the ledger's primary-key order (plain string comparison, as SQLite's).
+    const times = [t - 86_400_000, t - 1, t, t + 1, t + 3_600_000];
+    const ids = times.map((ms) => newRequestId(ms));
+    expect([...ids].sort()).toEqual(ids);
+    expect(ids[0]?.slice(4, 16)).toBe((t - 86_400_000).toString(16).padStart(12, "0"));
   });
 });
