@@ -115,11 +115,14 @@ export async function callUpstream(
       clientSignal.addEventListener("abort", onClientAbort);
       // Which limit ended the attempt (set when one fires; an object, as the closure assigns it).
       const timing: { limit: Limit } = { limit: "headers" };
-      // Each limit is a native timeout signal, never cleared (clearing a timer costs more than letting it lapse):
-      // `armed` counts the limits set, and one that fires after a newer limit was set, or after `disarm`, is ignored.
+      // One timer at a time: arming a limit replaces the last one and `disarm` clears it (a timer plus its
+      // clear costs less than a timeout signal and its listener). `armed` counts the limits set, so a callback
+      // that was already due when a newer limit replaced it is ignored.
       let armed = 0;
+      let timer: ReturnType<typeof setTimeout> | undefined;
       const disarm = () => {
         armed++;
+        clearTimeout(timer);
       };
       /** Sets the attempt's limit to `ms`, or to what is left of the deadline if that is sooner. */
       const arm = (kind: Limit, ms: number) => {
@@ -127,12 +130,13 @@ export async function callUpstream(
         const left = deadlineAt - deps.now();
         const limit: Limit = left <= ms ? "deadline" : kind;
         const wait = Math.max(0, Math.min(ms, left));
+        clearTimeout(timer);
         if (!Number.isFinite(wait)) return;
-        AbortSignal.timeout(wait).addEventListener("abort", () => {
+        timer = setTimeout(() => {
           if (armed !== generation) return;
           timing.limit = limit;
           ctrl.abort(new DOMException(limit, "TimeoutError"));
-        });
+        }, wait);
       };
       arm("headers", route.timeoutMs);
       let retryAfterMs: number | undefined;
