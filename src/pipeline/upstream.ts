@@ -116,24 +116,17 @@ export async function callUpstream(
       // Which limit ended the attempt (set when one fires; an object, as the closure assigns it).
       const timing: { limit: Limit } = { limit: "headers" };
       // One timer at a time: arming a limit replaces the last one and `disarm` clears it (a timer plus its
-      // clear costs less than a timeout signal and its listener). `armed` counts the limits set, so a callback
-      // that was already due when a newer limit replaced it is ignored.
-      let armed = 0;
+      // clear costs less than a timeout signal and its listener, and a cleared timer never fires).
       let timer: ReturnType<typeof setTimeout> | undefined;
-      const disarm = () => {
-        armed++;
-        clearTimeout(timer);
-      };
+      const disarm = () => clearTimeout(timer);
       /** Sets the attempt's limit to `ms`, or to what is left of the deadline if that is sooner. */
       const arm = (kind: Limit, ms: number) => {
-        const generation = ++armed;
         const left = deadlineAt - deps.now();
         const limit: Limit = left <= ms ? "deadline" : kind;
         const wait = Math.max(0, Math.min(ms, left));
-        clearTimeout(timer);
+        disarm();
         if (!Number.isFinite(wait)) return;
         timer = setTimeout(() => {
-          if (armed !== generation) return;
           timing.limit = limit;
           ctrl.abort(new DOMException(limit, "TimeoutError"));
         }, wait);
