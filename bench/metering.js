@@ -17,32 +17,28 @@ export class Ledger extends DurableObject {
     ctx.storage.sql.exec("CREATE TABLE IF NOT EXISTS pending (seq INTEGER PRIMARY KEY, row TEXT NOT NULL)");
   }
 
+  /** A batch is one stored row (its JSON array), as in Sluice's SpendBuffer. */
   async recordAll(rows) {
-    this.ctx.storage.sql.exec(
-      "INSERT INTO pending (row) SELECT value FROM json_each(?)",
-      JSON.stringify(rows),
-    );
+    this.ctx.storage.sql.exec("INSERT INTO pending (row) VALUES (?)", JSON.stringify(rows));
     if ((await this.ctx.storage.getAlarm()) === null) await this.ctx.storage.setAlarm(Date.now() + 1000);
   }
 
-  /** Flushes up to 5,000 rows to D1, 1,000 a statement, as Sluice's SpendBuffer does; more left: again at once. */
+  /** Flushes up to 5 statements of 10 batches each to D1; more left: again at once. */
   async alarm() {
     this.tableReady ??= this.env.DB.prepare(
       "CREATE TABLE IF NOT EXISTS spend (request_id TEXT PRIMARY KEY, ts INTEGER, key_id TEXT, model TEXT, input_tokens INTEGER, output_tokens INTEGER, cost_pusd INTEGER)",
     ).run();
     await this.tableReady;
     for (let i = 0; i < 5; i++) {
-      const rows = this.ctx.storage.sql
-        .exec("SELECT seq, row FROM pending ORDER BY seq LIMIT 1000")
-        .toArray();
+      const rows = this.ctx.storage.sql.exec("SELECT seq, row FROM pending ORDER BY seq LIMIT 10").toArray();
       if (rows.length === 0) return;
       await this.env.DB.prepare(
         "WITH b AS MATERIALIZED (SELECT value AS j FROM json_each(?)) INSERT OR IGNORE INTO spend SELECT j ->> '$.id', j ->> '$.ts', j ->> '$.key', j ->> '$.model', j ->> '$.in', j ->> '$.out', j ->> '$.cost' FROM b",
       )
-        .bind(`[${rows.map((r) => r.row).join(",")}]`)
+        .bind(`[${rows.map((r) => r.row.slice(1, -1)).join(",")}]`)
         .run();
       this.ctx.storage.sql.exec("DELETE FROM pending WHERE seq <= ?", rows[rows.length - 1].seq);
-      if (rows.length < 1000) return;
+      if (rows.length < 10) return;
     }
     await this.ctx.storage.setAlarm(Date.now());
   }

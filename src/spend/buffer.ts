@@ -1,5 +1,5 @@
 import { DurableObject } from "cloudflare:workers";
-import { pruneRows, writeRows } from "./ledger";
+import { pruneRows, rowArrays, writeRowArrays } from "./ledger";
 import type { SpendRow } from "./row";
 
 /** Delay between the first buffered row and its flush: rows arriving meanwhile go in the same transaction. */
@@ -28,8 +28,10 @@ export interface BufferSettings {
 
 /**
  * A shard of the spend ledger's write buffer (SQLite-backed Durable Object, named `spend:<n>`).
- * `record` appends a row to the object's own storage in one synchronous step and returns once it is durable;
- * an alarm flushes the rows to D1 in batched transactions and deletes them only after D1 confirmed. When D1
+ * `recordAll` appends a batch of rows to the object's own storage in one synchronous step, as one SQLite row
+ * (`pending.row`: the rows' JSON array, `n`: how many) — a Durable Object's SQLite bills rows written, and a
+ * row per call cost one insert and one delete per call — and returns once it is durable. An alarm flushes the
+ * batches to D1 in transactions of up to ROWS_PER_FLUSH rows and deletes them only after D1 confirmed. When D1
  * fails, the rows stay and the alarm retries with backoff (doubling to a minute), for as long as it takes.
  */
 export class SpendBuffer extends DurableObject<BufferEnv> {
@@ -43,9 +45,15 @@ export class SpendBuffer extends DurableObject<BufferEnv> {
   constructor(ctx: DurableObjectState, env: BufferEnv) {
     super(ctx, env);
     this.db = env.DB;
-    ctx.storage.sql.exec(
-      "CREATE TABLE IF NOT EXISTS pending (seq INTEGER PRIMARY KEY AUTOINCREMENT, row TEXT NOT NULL)",
+    const sql = ctx.storage.sql;
+    sql.exec(
+      "CREATE TABLE IF NOT EXISTS pending (seq INTEGER PRIMARY KEY AUTOINCREMENT, row TEXT NOT NULL, n INTEGER NOT NULL DEFAULT 1)",
     );
+    // A buffer made before batches were stored whole holds one row per call: those count 1 each.
+    const columns = sql.exec<{ name: string }>("PRAGMA table_info(pending)").toArray();
+    if (!columns.some((c) => c.name === "n")) {
+      sql.exec("ALTER TABLE pending ADD COLUMN n INTEGER NOT NULL DEFAULT 1");
+    }
   }
 
   /** Buffers one spend row durably and makes sure a flush is scheduled. */
@@ -53,13 +61,14 @@ export class SpendBuffer extends DurableObject<BufferEnv> {
     return this.recordAll([row], settings);
   }
 
-  /** Buffers spend rows durably (one statement: SQLite splits the JSON array) and makes sure a flush is scheduled. */
+  /**
+   * Buffers spend rows durably — as one stored row, or a few when the batch outgrows a flush or a D1 statement
+   * (rowArrays) — and makes sure a flush is scheduled.
+   */
   async recordAll(rows: SpendRow[], settings: BufferSettings): Promise<void> {
-    if (rows.length > 0) {
-      this.ctx.storage.sql.exec(
-        "INSERT INTO pending (row) SELECT value FROM json_each(?)",
-        JSON.stringify(rows),
-      );
+    const sql = this.ctx.storage.sql;
+    for (const a of rowArrays(rows, ROWS_PER_FLUSH)) {
+      sql.exec("INSERT INTO pending (row, n) VALUES (?, ?)", a.json, a.rows);
     }
     this.retentionDays = settings.retentionDays;
     if (!this.scheduled) {
@@ -72,7 +81,7 @@ export class SpendBuffer extends DurableObject<BufferEnv> {
 
   /** Rows waiting for D1. */
   pendingCount(): number {
-    return this.ctx.storage.sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM pending").one().n;
+    return this.ctx.storage.sql.exec<{ n: number }>("SELECT COALESCE(SUM(n), 0) AS n FROM pending").one().n;
   }
 
   override async alarm(): Promise<void> {
@@ -103,18 +112,27 @@ export class SpendBuffer extends DurableObject<BufferEnv> {
     }
   }
 
-  /** Writes the oldest pending rows to D1 and deletes them once written; false when nothing was pending. */
+  /**
+   * Writes the oldest pending batches, up to ROWS_PER_FLUSH rows (at least one batch), to D1 and deletes them
+   * once written; false when nothing was pending. The cursor is read only as far as the batches taken.
+   */
   private async flushOnce(): Promise<boolean> {
-    const batch = this.ctx.storage.sql
-      .exec<{ seq: number; row: string }>("SELECT seq, row FROM pending ORDER BY seq LIMIT ?", ROWS_PER_FLUSH)
-      .toArray();
-    const last = batch[batch.length - 1];
-    if (!last) return false;
-    await writeRows(
-      this.db,
-      batch.map((r) => r.row),
+    const cursor = this.ctx.storage.sql.exec<{ seq: number; n: number; row: string }>(
+      "SELECT seq, n, row FROM pending ORDER BY seq LIMIT ?",
+      ROWS_PER_FLUSH,
     );
-    this.ctx.storage.sql.exec("DELETE FROM pending WHERE seq <= ?", last.seq);
+    const texts: string[] = [];
+    let rows = 0;
+    let last = -1;
+    for (const b of cursor) {
+      if (texts.length > 0 && rows + b.n > ROWS_PER_FLUSH) break;
+      texts.push(b.row);
+      rows += b.n;
+      last = b.seq;
+    }
+    if (last < 0) return false;
+    await writeRowArrays(this.db, texts);
+    this.ctx.storage.sql.exec("DELETE FROM pending WHERE seq <= ?", last);
     return true;
   }
 

@@ -32,14 +32,47 @@ FROM spend WHERE rolled = 0 GROUP BY 1, 2, 3, 4, 5, 6
 ON CONFLICT (day, key_id, team, model, provider, upstream_model) DO UPDATE SET
 ${SUMS.map((s) => `${s} = ${s} + excluded.${s}`).join(", ")}`;
 
+/** Spend rows as one JSON array's text, and how many. */
+export interface RowArray {
+  json: string;
+  rows: number;
+}
+
 /**
- * Writes spend rows to D1 in one transaction (`batch`): multi-row inserts that ignore rows already present
- * (a retry after an unconfirmed success), then the daily rollup of exactly the rows this transaction
- * inserted. Either everything commits or nothing does, so a retry never double-counts a rollup. A row may come
- * as its JSON text already (the buffer stores rows so), which goes into the statement as it is.
+ * Spend rows as JSON array texts of at most `maxRows` rows and BYTES_PER_STATEMENT characters each (a row
+ * longer than that alone), in order: the form rows are stored in (one SpendBuffer row per array) and sent to
+ * D1 in. The whole array is tried first; only one too large is split, in halves.
  */
-export async function writeRows(db: D1Database, rows: readonly (SpendRow | string)[]): Promise<void> {
-  if (rows.length === 0) return;
+export function rowArrays(rows: readonly SpendRow[], maxRows = Number.POSITIVE_INFINITY): RowArray[] {
+  if (rows.length === 0) return [];
+  if (rows.length > maxRows) {
+    const out: RowArray[] = [];
+    for (let i = 0; i < rows.length; i += maxRows) out.push(...rowArrays(rows.slice(i, i + maxRows)));
+    return out;
+  }
+  const json = JSON.stringify(rows);
+  if (json.length <= BYTES_PER_STATEMENT || rows.length === 1) return [{ json, rows: rows.length }];
+  const half = rows.length >> 1;
+  return [...rowArrays(rows.slice(0, half)), ...rowArrays(rows.slice(half))];
+}
+
+/** Writes spend rows to D1 in one transaction (see writeRowArrays). */
+export function writeRows(db: D1Database, rows: readonly SpendRow[]): Promise<void> {
+  return writeRowArrays(
+    db,
+    rowArrays(rows).map((a) => a.json),
+  );
+}
+
+/**
+ * Writes spend rows, given as JSON array texts (rowArrays; a single row's object text is taken too, the form
+ * a SpendBuffer stored rows in before it stored arrays), to D1 in one transaction (`batch`): multi-row inserts
+ * that ignore rows already present (a retry after an unconfirmed success), then the daily rollup of exactly
+ * the rows this transaction inserted. Either everything commits or nothing does, so a retry never
+ * double-counts a rollup. Consecutive arrays share a statement while it stays under BYTES_PER_STATEMENT; the
+ * texts go into it as they are, never parsed here.
+ */
+export async function writeRowArrays(db: D1Database, arrays: readonly string[]): Promise<void> {
   const stmts: D1PreparedStatement[] = [];
   let chunk: string[] = [];
   let bytes = 0;
@@ -48,13 +81,16 @@ export async function writeRows(db: D1Database, rows: readonly (SpendRow | strin
     chunk = [];
     bytes = 0;
   };
-  for (const r of rows) {
-    const json = typeof r === "string" ? r : JSON.stringify(r);
-    if (bytes + json.length > BYTES_PER_STATEMENT) flush();
-    chunk.push(json);
-    bytes += json.length + 1;
+  for (const text of arrays) {
+    // The array's elements, as text: "[a,b]" → "a,b"; an object (one row) is its own element.
+    const items = text.startsWith("[") ? text.slice(1, -1) : text;
+    if (items.trim() === "") continue;
+    if (bytes + items.length + 2 > BYTES_PER_STATEMENT) flush();
+    chunk.push(items);
+    bytes += items.length + 1;
   }
   flush();
+  if (stmts.length === 0) return;
   stmts.push(db.prepare(ROLLUP), db.prepare("UPDATE spend SET rolled = 1 WHERE rolled = 0"));
   await db.batch(stmts);
 }

@@ -42,7 +42,7 @@ describe("The spend buffer Durable Object", () => {
     expect(await pending("spend:t-flush")).toBe(0);
   });
 
-  it("stores a batch of rows in one statement, in order and exactly as sent", async () => {
+  it("stores a batch of rows as one row of its own SQLite, in order and exactly as sent", async () => {
     const stub = stubOf("spend:t-batch");
     const rows = [
       row({ key_id: "key_batch", end_user: 'zoë 🚀 "quoted"', metadata: '{"team":"été","n":1}' }),
@@ -51,9 +51,13 @@ describe("The spend buffer Durable Object", () => {
     ];
     await stub.recordAll(rows, SETTINGS);
     const stored = await runInDurableObject(stub, (_o, state) =>
-      state.storage.sql.exec<{ row: string }>("SELECT row FROM pending ORDER BY seq").toArray(),
+      state.storage.sql.exec<{ row: string; n: number }>("SELECT row, n FROM pending ORDER BY seq").toArray(),
     );
-    expect(stored.map((r) => JSON.parse(r.row))).toEqual(rows);
+    // One stored row per batch: a Durable Object's SQLite bills rows written, one insert and one delete each.
+    expect(stored).toHaveLength(1);
+    expect(stored[0]?.n).toBe(3);
+    expect(JSON.parse(stored[0]?.row ?? "")).toEqual(rows);
+    expect(await pending("spend:t-batch")).toBe(3);
     expect(await runDurableObjectAlarm(stub)).toBe(true);
     const { results } = await env.DB.prepare(
       "SELECT request_id, end_user, metadata, cost_pusd, status FROM spend WHERE key_id = ? ORDER BY rowid",
@@ -78,6 +82,64 @@ describe("The spend buffer Durable Object", () => {
     while (await runDurableObjectAlarm(stub));
     expect(await written("key_many")).toBe(2600);
     expect(await pending("spend:t-many")).toBe(0);
+  });
+
+  it("flushes batches in transactions of at most ROWS_PER_FLUSH rows, splitting none it stored", async () => {
+    const { ROWS_PER_FLUSH } = await import("../../src/spend/buffer");
+    const stub = stubOf("spend:t-big");
+    const counting = flakyDb(0);
+    const sizes: number[] = [];
+    const db = {
+      prepare: (sql: string) => counting.prepare(sql),
+      batch: async (stmts: D1PreparedStatement[]) => {
+        const before = await written("key_bigbatch");
+        const out = await counting.batch(stmts);
+        sizes.push(((await written("key_bigbatch")) ?? 0) - (before ?? 0));
+        return out;
+      },
+    } as unknown as D1Database;
+    await runInDurableObject(stub, (o: SpendBuffer) => {
+      o.db = db;
+    });
+    // One RPC larger than a transaction (stored as 1000 + 1000 + 600), then four of 300: whole batches go
+    // together while they fit, so 1000 | 1000 | 600 + 300 | 300 + 300 + 300.
+    await stub.recordAll(
+      Array.from({ length: 2600 }, () => row({ key_id: "key_bigbatch" })),
+      SETTINGS,
+    );
+    for (let i = 0; i < 4; i++) {
+      await stub.recordAll(
+        Array.from({ length: 300 }, () => row({ key_id: "key_bigbatch" })),
+        SETTINGS,
+      );
+    }
+    expect(await pending("spend:t-big")).toBe(3800);
+    while (await runDurableObjectAlarm(stub));
+    expect(await written("key_bigbatch")).toBe(3800);
+    expect(await pending("spend:t-big")).toBe(0);
+    expect(sizes).toEqual([ROWS_PER_FLUSH, ROWS_PER_FLUSH, 900, 900]);
+  });
+
+  it("flushes rows a buffer stored one per call, before it stored batches whole", async () => {
+    const stub = stubOf("spend:t-legacy");
+    const rows = [row({ key_id: "key_legacy" }), row({ key_id: "key_legacy", cost_pusd: 9 })];
+    const count = await runInDurableObject(stub, (o: SpendBuffer, state) => {
+      // The table as an older version made it: one row's JSON object per SQLite row, no count column.
+      state.storage.sql.exec("DROP TABLE pending");
+      state.storage.sql.exec(
+        "CREATE TABLE pending (seq INTEGER PRIMARY KEY AUTOINCREMENT, row TEXT NOT NULL)",
+      );
+      for (const r of rows) state.storage.sql.exec("INSERT INTO pending (row) VALUES (?)", JSON.stringify(r));
+      // The object as it starts after an upgrade, over that storage.
+      const upgraded = new (o.constructor as typeof SpendBuffer)(state, env);
+      return upgraded.pendingCount();
+    });
+    expect(count).toBe(2);
+    await stub.recordAll([row({ key_id: "key_legacy" })], SETTINGS);
+    expect(await pending("spend:t-legacy")).toBe(3);
+    expect(await runDurableObjectAlarm(stub)).toBe(true);
+    expect(await written("key_legacy")).toBe(3);
+    expect(await pending("spend:t-legacy")).toBe(0);
   });
 
   it("loses nothing while D1 fails for a while: rows stay, the alarm retries with backoff", async () => {
