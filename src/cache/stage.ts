@@ -210,17 +210,9 @@ export function cacheStage(deps: CacheDeps): Stage {
       return semanticLookup(plan, call);
     },
 
-    async after(call, outcome) {
+    after(call, outcome) {
       const plan = plans.get(call);
-      if (!plan) return;
-      const entry = outcome.completed && outcome.text ? entryOf(plan, outcome) : null;
-      if (plan.leader) inflight.settle(plan.key, entry ? JSON.stringify(entry) : null);
-      if (plan.verify) await checkVerified(plan, call, outcome);
-      if (!entry) return;
-      const kind = cacheability(JSON.parse(entry.answer) as Record<string, unknown>);
-      if (kind === "none" || (kind === "tools" && plan.cfg.toolCalls === "skip")) return;
-      await store(plan, entry);
-      if (plan.semantic && (kind === "text" || plan.cfg.toolCalls === "cache")) await index(plan);
+      return plan ? fill(plan, call, outcome) : undefined;
     },
 
     failed(call) {
@@ -228,6 +220,18 @@ export function cacheStage(deps: CacheDeps): Stage {
       if (plan?.leader) inflight.settle(plan.key, null);
     },
   };
+
+  /** `after` for a call the cache looked up: the in-flight followers told, the answer stored if cacheable. */
+  async function fill(plan: Plan, call: StageCall, outcome: StageOutcome): Promise<void> {
+    const entry = outcome.completed && outcome.text ? entryOf(plan, outcome) : null;
+    if (plan.leader) inflight.settle(plan.key, entry ? JSON.stringify(entry) : null);
+    if (plan.verify) await checkVerified(plan, call, outcome);
+    if (!entry) return;
+    const kind = cacheability(JSON.parse(entry.answer) as Record<string, unknown>);
+    if (kind === "none" || (kind === "tools" && plan.cfg.toolCalls === "skip")) return;
+    await store(plan, entry);
+    if (plan.semantic && (kind === "text" || plan.cfg.toolCalls === "cache")) await index(plan);
+  }
 
   function entryOf(plan: Plan, outcome: StageOutcome): CacheEntry | null {
     if (!outcome.text) return null;

@@ -99,8 +99,12 @@ export async function runCall(s: Services, format: InboundFormat, input: CallInp
     savedPicoUsd: 0,
   } satisfies Partial<CallRecord>;
   const none = { provider: null, upstreamModel: null, targetIndex: null, usage: null, ttfbMs: null };
+  /** Keeps the isolate alive for `work`, if there is any (a row that joined another call's batch is none). */
+  const keep = (work: Promise<unknown> | null) => {
+    if (work) s.waitUntil(work);
+  };
   const fail = (e: GatewayError) =>
-    s.waitUntil(
+    keep(
       s.record({
         ...base,
         ...none,
@@ -115,7 +119,7 @@ export async function runCall(s: Services, format: InboundFormat, input: CallInp
 
   /** A stage answered the call: written in the client's format and recorded at cost 0, nothing sent upstream. */
   const answered = (answer: StageAnswer): Response => {
-    s.waitUntil(
+    keep(
       s.record({
         ...base,
         ...none,
@@ -213,46 +217,63 @@ export async function runCall(s: Services, format: InboundFormat, input: CallInp
     return usage && prices ? costPicoUsd(usage, prices) : null;
   };
 
-  /** Settles, records and tells the stages once the answer is complete (off the response path). */
-  const finish = (outcome: Promise<StreamOutcome & { text: string | null }>) =>
-    s.waitUntil(
-      outcome.then(async ({ usage: reported, completed, streamedChars, error, text }) => {
-        // A stream cut before its usage chunk: what streamed, estimated (input from the request, output from text).
-        const usage = reported ?? (stream && !completed ? estimatedUsage(body, streamedChars) : null);
-        const costPusd = cost(usage);
-        await Promise.all([
-          reservation?.settle(usedTokens(usage), costPusd),
-          s.record({
-            ...base,
-            provider: up.target.providerName,
-            upstreamModel: up.target.model,
-            targetIndex: route.targets.indexOf(up.target),
-            route: { path: up.target.path, why: up.why },
-            retries: up.retries,
-            status: up.response.status,
-            errorCode: error,
-            usage,
-            costPicoUsd: costPusd,
-            completed,
-            latencyMs: Date.now() - started,
-            ttfbMs,
-          }),
-          ...s.stages.map((stage) =>
-            afterStage(
-              stage.name,
-              stage.after?.(call, {
-                text,
-                usage,
-                completed,
-                costPicoUsd: costPusd,
-                provider: up.target.providerName,
-                model: up.target.model,
-              }),
-            ),
-          ),
-        ]);
-      }),
-    );
+  /**
+   * Settles, records and tells the stages once the answer is complete; returns what is left to wait for, or
+   * null when nothing is (no reservation, the row joined an open batch, no stage has work): then the call asks
+   * for no `waitUntil` at all.
+   */
+  const settle = ({
+    usage: reported,
+    completed,
+    streamedChars,
+    error,
+    text,
+  }: Outcome): Promise<unknown> | null => {
+    // A stream cut before its usage chunk: what streamed, estimated (input from the request, output from text).
+    const usage = reported ?? (stream && !completed ? estimatedUsage(body, streamedChars) : null);
+    const costPusd = cost(usage);
+    const work: Promise<unknown>[] = [];
+    const settled = reservation?.settle(usedTokens(usage), costPusd);
+    if (settled) work.push(settled);
+    const recorded = s.record({
+      ...base,
+      provider: up.target.providerName,
+      upstreamModel: up.target.model,
+      targetIndex: route.targets.indexOf(up.target),
+      route: { path: up.target.path, why: up.why },
+      retries: up.retries,
+      status: up.response.status,
+      errorCode: error,
+      usage,
+      costPicoUsd: costPusd,
+      completed,
+      latencyMs: Date.now() - started,
+      ttfbMs,
+    });
+    if (recorded) work.push(recorded);
+    for (const stage of s.stages) {
+      const after = stage.after?.(call, {
+        text,
+        usage,
+        completed,
+        costPicoUsd: costPusd,
+        provider: up.target.providerName,
+        model: up.target.model,
+      });
+      if (after) work.push(afterStage(stage.name, after));
+    }
+    return work.length === 0 ? null : work.length === 1 ? (work[0] ?? null) : Promise.all(work);
+  };
+  /** An answer already read: settled now (a failure there is the call's background work failing, as a stream's). */
+  const settleNow = (o: Outcome) => {
+    try {
+      keep(settle(o));
+    } catch (err) {
+      s.waitUntil(Promise.reject(err));
+    }
+  };
+  /** A stream's outcome, settled when it arrives (off the response path). */
+  const finish = (outcome: Promise<Outcome>) => s.waitUntil(outcome.then(settle));
 
   // A flowing stream's limits: the gap between chunks, and what is left of the call's deadline.
   const timing = {
@@ -277,7 +298,7 @@ export async function runCall(s: Services, format: InboundFormat, input: CallInp
     if (usd !== null) headers["x-sluice-cost-usd"] = formatUsd(usd);
     const canonical = call.notes.wantsText ? wire.canonical(up.read.json) : null;
     wire.answered?.(input.headers, up.read.json, up.target.providerName);
-    finish(Promise.resolve({ usage, completed: true, streamedChars: 0, error: null, text: canonical }));
+    settleNow({ usage, completed: true, streamedChars: 0, error: null, text: canonical });
     return new Response(up.read.text, { headers: { "content-type": "application/json", ...headers } });
   }
   if (up.held) {
@@ -304,16 +325,18 @@ export async function runCall(s: Services, format: InboundFormat, input: CallInp
   const usage = fromOpenAIUsage(json.usage);
   const usd = cost(usage);
   if (usd !== null) headers["x-sluice-cost-usd"] = formatUsd(usd);
-  finish(Promise.resolve({ usage, completed: true, streamedChars: 0, error: null, text }));
+  settleNow({ usage, completed: true, streamedChars: 0, error: null, text });
   return new Response(format.answer(text, input.headers), {
     headers: { "content-type": "application/json", ...headers },
   });
 }
 
+type Outcome = StreamOutcome & { text: string | null };
+
 const SSE_HEADERS = { "content-type": "text/event-stream; charset=utf-8", "cache-control": "no-cache" };
 
 /** A stage's `after`, whose failure is logged and never fails the call. */
-async function afterStage(name: string, work: Promise<void> | undefined): Promise<void> {
+async function afterStage(name: string, work: Promise<void>): Promise<void> {
   try {
     await work;
   } catch (err) {

@@ -25,8 +25,8 @@ export interface Services {
   config: GatewayConfig;
   /** Keeps the isolate alive for work after the response (`ctx.waitUntil`). */
   waitUntil(work: Promise<unknown>): void;
-  /** The spend sink's record (spend/sink/): a call's record, durable once the promise settles. */
-  record(rec: CallRecord): Promise<void>;
+  /** The spend sink's record (spend/sink/): durable once the promise settles; null, nothing to wait for. */
+  record(rec: CallRecord): Promise<void> | null;
   /** The stages every call passes through, in order (see stage.ts): the response cache when configured. */
   stages: readonly Stage[];
   /** The response cache (its stage and ports); null when no alias caches. */

@@ -67,7 +67,7 @@ export interface Stage {
   /** May answer the call itself: then no limit is asked, nothing is sent upstream. */
   before?(call: StageCall): Promise<StageAnswer | null>;
   /** After an upstream answer, inside `waitUntil`; errors are logged, not raised. */
-  after?(call: StageCall, outcome: StageOutcome): Promise<void>;
+  after?(call: StageCall, outcome: StageOutcome): Promise<void> | undefined;
   /** The call failed (refused, upstream error) after `before` let it through. */
   failed?(call: StageCall): void;
 }

@@ -10,6 +10,7 @@ import type { CallInput } from "../../src/pipeline/input";
 import { buildServices, type Services } from "../../src/pipeline/services";
 import type { Stage, StageCall, StageOutcome } from "../../src/pipeline/stage";
 import { memorySink } from "../../src/spend/sink/memory";
+import { flushSpend, rowsOf } from "../spend/ledger-helpers";
 
 /** The pipeline called as a background job or a test would: no Hono, no HTTP, services built by hand. */
 
@@ -165,5 +166,26 @@ describe("runCall, without Hono", () => {
     await done();
     expect(asked).toEqual(["limits:key:key_pipeline"]);
     expect(records.map((r) => [r.status, r.errorCode])).toEqual([[429, "rate_limit_exceeded"]]);
+  });
+
+  it("asks for waitUntil only for work left after the answer: none for a row that joins an open batch", async () => {
+    // The real ledger client, over an env object of its own so that the first call opens a fresh batch.
+    const own = { ...env } as unknown as Env;
+    const waits: Promise<unknown>[] = [];
+    const ctx = { waitUntil: (p: Promise<unknown>) => waits.push(p) };
+    const s = buildServices(own, loadConfig(own), ctx);
+    const answers = [];
+    for (let i = 0; i < 3; i++) {
+      const res = await runCall(s, openAIChat, input(hello));
+      answers.push(res.status);
+      await res.text();
+      // The first call opened the batch and keeps the isolate until it is sent; the others joined it.
+      expect(waits).toHaveLength(1);
+    }
+    expect(answers).toEqual([200, 200, 200]);
+    // That one promise carried every row: once it settles, all three are in the ledger.
+    await Promise.all(waits);
+    await flushSpend();
+    expect((await rowsOf(KEY.id)).map((r) => r.status)).toEqual([200, 200, 200]);
   });
 });

@@ -21,7 +21,7 @@ const open = new WeakMap<object, Batch>();
  * isolate's open batch. The request that opened a batch sends it after `spend.batchWindowMs` (or when it is
  * full) in one RPC to a random SpendBuffer shard, retried on other shards; its promise settles with that send,
  * so its `waitUntil` keeps the isolate alive until every row of the batch is durable. A row that joins an open
- * batch returns at once: awaiting another request's promise would tie this request to that one's I/O, which
+ * batch returns null, nothing to wait for: awaiting another request's promise would tie this request to that one's I/O, which
  * workerd refuses (its continuations are cancelled, and a request left waiting on nothing of its own is
  * reported as hung). If every attempt fails, the rows are logged whole as `sluice.spend.unbuffered`.
  */
@@ -35,13 +35,13 @@ function logged(cfg: GatewayConfig, rec: CallRecord): boolean {
   return mode === "all" || (mode === "errors" && (rec.status >= 400 || rec.errorCode !== null));
 }
 
-function recordCall(env: Env, cfg: GatewayConfig, rec: CallRecord): Promise<void> {
+function recordCall(env: Env, cfg: GatewayConfig, rec: CallRecord): Promise<void> | null {
   if (logged(cfg, rec)) console.log(JSON.stringify({ event: "sluice.call", ...rec }));
   const row = toSpendRow(rec);
   const current = open.get(env);
   if (current && current.rows.length < BATCH_MAX_ROWS) {
     current.rows.push(row);
-    return Promise.resolve();
+    return null;
   }
   const batch: Batch = { rows: [row], done: Promise.resolve() };
   batch.done = new Promise((r) => setTimeout(r, cfg.spend.batchWindowMs)).then(() => {

@@ -5,6 +5,9 @@ import type { CallRecord } from "../record";
  * (`buffer.ts`, what the gateway uses) and an in-memory twin (`memory.ts`) for tests and background jobs.
  */
 export interface SpendSink {
-  /** Durable (or, for the twin, kept) once the promise settles; call it inside `waitUntil`. */
-  record(rec: CallRecord): Promise<void>;
+  /**
+   * Takes a call's record: durable (or, for the twin, kept) once the promise settles — keep it in `waitUntil` —
+   * or null when there is nothing to wait for (the row joined a batch another request sends; the twin's kept).
+   */
+  record(rec: CallRecord): Promise<void> | null;
 }

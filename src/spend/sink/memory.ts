@@ -6,8 +6,9 @@ export function memorySink(): SpendSink & { records: CallRecord[] } {
   const records: CallRecord[] = [];
   return {
     records,
-    record: async (rec) => {
+    record: (rec) => {
       records.push(rec);
+      return null;
     },
   };
 }
