@@ -18,7 +18,16 @@ function cpuMs(pid) {
  * every response's own timing (autocannon's histogram rounds to whole ms); `cpuMsPerReq` is the CPU time `pid`
  * used during the run divided by the responses. Throws if any request failed or was not a 2xx.
  */
-export async function load({ url, headers, body, bodyFor, connections, seconds, pid }) {
+export async function load({
+  url,
+  headers,
+  body,
+  bodyFor,
+  connections,
+  seconds,
+  pid,
+  keepLatencies = false,
+}) {
   const latencies = [];
   const cpuBefore = cpuMs(pid);
   // `bodyFor(n)` gives every request its own body (n counts from 0), for runs that must never repeat one.
@@ -39,9 +48,27 @@ export async function load({ url, headers, body, bodyFor, connections, seconds, 
   if (r.errors || r.timeouts || r.non2xx) {
     throw new Error(`${url}: ${r.errors} errors, ${r.timeouts} timeouts, ${r.non2xx} non-2xx responses`);
   }
-  return {
+  const result = {
     requests: latencies.length,
     rps: latencies.length / r.duration,
+    p50: percentile(latencies, 50),
+    p99: percentile(latencies, 99),
+    cpuMsPerReq: cpu / latencies.length,
+  };
+  // For pooling several runs (`pooled`); not part of a result that gets written out.
+  if (keepLatencies)
+    Object.defineProperty(result, "parts", { value: { latencies, cpu, duration: r.duration } });
+  return result;
+}
+
+/** Several runs of one target as one result: every response's latency pooled, CPU and time summed. */
+export function pooled(runs) {
+  const latencies = runs.flatMap((x) => x.parts.latencies);
+  const seconds = runs.reduce((sum, x) => sum + x.parts.duration, 0);
+  const cpu = runs.reduce((sum, x) => sum + x.parts.cpu, 0);
+  return {
+    requests: latencies.length,
+    rps: latencies.length / seconds,
     p50: percentile(latencies, 50),
     p99: percentile(latencies, 99),
     cpuMsPerReq: cpu / latencies.length,

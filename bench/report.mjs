@@ -80,7 +80,11 @@ export function markdown(results) {
   lines.push(
     "",
     `Measured ${s.date.slice(0, 10)} on ${s.cpus}× ${s.cpu}, Node ${s.node}, workerd ${s.workerd}: autocannon ` +
-      `POSTs a chat completion for ${s.seconds} s per run after a ${s.warmupSeconds} s warm-up, to a Node ` +
+      `POSTs a chat completion for ${s.seconds} s per run after a ${s.warmupSeconds} s warm-up` +
+      (s.rounds > 1
+        ? ` (the three Workers' load runs in ${s.rounds} turns of ${+(s.seconds / s.rounds).toFixed(2)} s, taking turns, pooled)`
+        : "") +
+      ", to a Node " +
       `upstream on loopback (time to first byte ${s.upstreamTtfbMs} ms); TTFB (to the first token, over a raw socket) is the median of ${s.ttfbSamples} ` +
       `sequential streaming requests (upstream chunks ${s.upstreamChunkGapMs} ms apart). ` +
       "The metering Worker (bench/metering.js) is the least a gateway that meters does: key hash, JSON in and " +
