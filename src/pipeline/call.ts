@@ -262,7 +262,7 @@ export async function runCall(s: Services, format: InboundFormat, input: CallInp
       });
       if (after) work.push(afterStage(stage.name, after));
     }
-    return work.length === 0 ? null : work.length === 1 ? (work[0] ?? null) : Promise.all(work);
+    return work.length > 0 ? Promise.all(work) : null;
   };
   /** An answer already read: settled now (a failure there is the call's background work failing, as a stream's). */
   const settleNow = (o: Outcome) => {

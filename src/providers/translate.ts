@@ -111,7 +111,8 @@ export function excerpt(text: string, max = 200): string {
  */
 export const CACHE_CONTROL = "cache_control";
 
-const marked = (o: unknown) => typeof o === "object" && o !== null && CACHE_CONTROL in o;
+/** Whether a message, part or tool carries a cache marker. */
+const marked = (o: unknown): boolean => typeof o === "object" && o !== null && CACHE_CONTROL in o;
 
 /** Whether any message, message part or tool carries a cache marker (a scan that copies nothing). */
 function hasCacheMarkers(body: Json): boolean {
@@ -134,7 +135,7 @@ export function withoutCacheMarkers(body: Json): { body: Json; dropped: string[]
   if (!hasCacheMarkers(body)) return { body, dropped: [] };
   const dropped: string[] = [];
   const strip = <T>(o: T, path: string): T => {
-    if (typeof o !== "object" || o === null || !(CACHE_CONTROL in o)) return o;
+    if (!marked(o)) return o;
     const { [CACHE_CONTROL]: marker, ...rest } = o as Json;
     if (marker != null) dropped.push(`${path}.${CACHE_CONTROL}`);
     return rest as T;

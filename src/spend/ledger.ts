@@ -84,7 +84,7 @@ export async function writeRowArrays(db: D1Database, arrays: readonly string[]):
   for (const text of arrays) {
     // The array's elements, as text: "[a,b]" → "a,b"; an object (one row) is its own element.
     const items = text.startsWith("[") ? text.slice(1, -1) : text;
-    if (items.trim() === "") continue;
+    if (items === "") continue;
     if (bytes + items.length + 2 > BYTES_PER_STATEMENT) flush();
     chunk.push(items);
     bytes += items.length + 1;

@@ -21,9 +21,9 @@ const open = new WeakMap<object, Batch>();
  * isolate's open batch. The request that opened a batch sends it after `spend.batchWindowMs` (or when it is
  * full) in one RPC to a random SpendBuffer shard, retried on other shards; its promise settles with that send,
  * so its `waitUntil` keeps the isolate alive until every row of the batch is durable. A row that joins an open
- * batch returns null, nothing to wait for: awaiting another request's promise would tie this request to that one's I/O, which
- * workerd refuses (its continuations are cancelled, and a request left waiting on nothing of its own is
- * reported as hung). If every attempt fails, the rows are logged whole as `sluice.spend.unbuffered`.
+ * batch returns null, nothing to wait for: awaiting another request's promise would tie this request to that
+ * one's I/O, which workerd refuses (its continuations are cancelled, and a request left waiting on nothing of
+ * its own is reported as hung). If every attempt fails, the rows are logged whole as `sluice.spend.unbuffered`.
  */
 export function bufferSink(env: Env, cfg: GatewayConfig): SpendSink {
   return { record: (rec) => recordCall(env, cfg, rec) };
