@@ -38,6 +38,18 @@ export function markdown(results) {
   }
   const { floor, gateway } = results.streamTtfb;
   lines.push(row("Streaming time to first token, median (ms)", floor, undefined, gateway, ms));
+  if (results.streamLoad) {
+    const { events, floor: f, gateway: g } = results.streamLoad;
+    lines.push(
+      row(
+        `workerd CPU per streamed request (${events} events), 1 conn (ms)`,
+        f.cpuMsPerReq,
+        undefined,
+        g.cpuMsPerReq,
+        ms,
+      ),
+    );
+  }
   const kib = (b) => `${(b / 1024).toFixed(1)} KiB`;
   lines.push(
     `| Bundle size, gzip (raw) | | | ${kib(results.bundle.gzipBytes)} (${kib(results.bundle.rawBytes)}) | | |`,
@@ -86,7 +98,10 @@ export function markdown(results) {
         : "") +
       ", to a Node " +
       `upstream on loopback (time to first byte ${s.upstreamTtfbMs} ms); TTFB (to the first token, over a raw socket) is the median of ${s.ttfbSamples} ` +
-      `sequential streaming requests (upstream chunks ${s.upstreamChunkGapMs} ms apart). ` +
+      `sequential streaming requests (upstream chunks ${s.upstreamChunkGapMs} ms apart)` +
+      (results.streamLoad
+        ? "; a streamed request's CPU comes from the same streaming request under load, the floor and Sluice in turns. "
+        : ". ") +
       "The metering Worker (bench/metering.js) is the least a gateway that meters does: key hash, JSON in and " +
       "out, usage priced, a ledger row batched to a Durable Object and flushed to D1. " +
       "All three run on Miniflare with direct sockets (`npm run serve`).",

@@ -14,7 +14,7 @@ import { chatBody, singleUpstream, startBenchGateway } from "./gateway.mjs";
 import { load, pooled } from "./load.mjs";
 import { markdown } from "./report.mjs";
 import { medianTtfb } from "./ttfb.mjs";
-import { startUpstream } from "./upstream.mjs";
+import { STREAM_EVENTS, startUpstream } from "./upstream.mjs";
 
 const { values } = parseArgs({
   options: {
@@ -49,7 +49,8 @@ const CACHE_RUNS = 5;
 const DEADLINE_MS =
   (90 +
     (CONNECTIONS.length * (3 + Object.keys(LIMIT_KEYS).length) + CACHE_RUNS) * (SECONDS + WARMUP_SECONDS) +
-    CONNECTIONS.length * 3 * (ROUNDS - 1) * REWARM_SECONDS) *
+    CONNECTIONS.length * 3 * (ROUNDS - 1) * REWARM_SECONDS +
+    2 * (SECONDS + WARMUP_SECONDS + (ROUNDS - 1) * REWARM_SECONDS)) *
     1000 +
   2 * TTFB_SAMPLES * UPSTREAM_TTFB_MS;
 
@@ -211,6 +212,31 @@ try {
     log(`${name}: streaming TTFB over ${TTFB_SAMPLES} requests…`);
     results.streamTtfb[name] = await medianTtfb(t.url, { headers, body: streaming, samples: TTFB_SAMPLES });
   }
+
+  // The streaming request under load at 1 connection, the floor and Sluice in turns as above: what relaying a
+  // stream costs per request (every event of it passes through the Worker; the floor's are piped by workerd).
+  const streamRuns = { floor: [], gateway: [] };
+  for (let round = 0; round < ROUNDS; round++) {
+    const order = round % 2 === 1 ? ["gateway", "floor"] : ["floor", "gateway"];
+    for (const name of order) {
+      log(`${name}: streaming, 1 connection, round ${round + 1}/${ROUNDS}…`);
+      const run = {
+        url: targets[name].url,
+        pid: targets[name].pid,
+        headers,
+        body: streaming,
+        connections: 1,
+      };
+      await load({ ...run, seconds: round === 0 ? WARMUP_SECONDS : REWARM_SECONDS });
+      streamRuns[name].push(await load({ ...run, seconds: SECONDS / ROUNDS, keepLatencies: true }));
+    }
+  }
+  results.streamLoad = {
+    connections: 1,
+    events: STREAM_EVENTS,
+    floor: pooled(streamRuns.floor),
+    gateway: pooled(streamRuns.gateway),
+  };
 
   // Limits: the same gateway and a slower upstream, through keys without limits, strict and overlap.
   const limitsBody = JSON.stringify({ model: "slow/bench-model", messages, max_tokens: 50 });

@@ -7,6 +7,8 @@ import { setTimeout as sleep } from "node:timers/promises";
 
 const USAGE = { prompt_tokens: 12, completion_tokens: 6, total_tokens: 18 };
 const WORDS = ["Hello", " from", " the", " bench", " upstream", "."];
+/** Events of a stream that asks for usage: the role chunk, a chunk per word, the finish, the usage, [DONE]. */
+export const STREAM_EVENTS = WORDS.length + 4;
 
 function chunk(id, model, delta, finish = null) {
   return {
