@@ -116,7 +116,8 @@ export async function callUpstream(
       // Which limit ended the attempt (set when one fires; an object, as the closure assigns it).
       const timing: { limit: Limit } = { limit: "headers" };
       // One timer at a time: arming a limit replaces the last one and `disarm` clears it (a timer plus its
-      // clear costs less than a timeout signal and its listener, and a cleared timer never fires).
+      // clear costs less than a timeout signal and its listener, and a cleared timer never fires). The attempt's
+      // `finally` clears the last one, however the attempt ends.
       let timer: ReturnType<typeof setTimeout> | undefined;
       const disarm = () => clearTimeout(timer);
       /** Sets the attempt's limit to `ms`, or to what is left of the deadline if that is sooner. */
@@ -148,7 +149,6 @@ export async function callUpstream(
         if (res.ok) {
           const wire = passed && native ? native.req.format : null;
           const answer = await checkAnswer(res, request.op, request.stream, target.providerName, wire);
-          disarm();
           breaker?.port.report(target.id, breaker.settings, true);
           deps.observe(target.id, { ttfbMs, ok: true });
           return { ...answer, target, why, retries: tries - 1, passthrough: wire !== null };
@@ -163,7 +163,6 @@ export async function callUpstream(
         if (FINAL.has(res.status)) throw last;
         if (!retryOn.has(res.status)) break;
       } catch (e) {
-        disarm();
         clientSignal.removeEventListener("abort", onClientAbort);
         if (last && e === last) throw withRetries(last, tries - 1);
         if (clientSignal.aborted)
