@@ -81,6 +81,29 @@ setTimeout(() => fail(`Bench exceeded ${DEADLINE_MS / 1000} s.`), DEADLINE_MS).u
 const log = (msg) => console.error(`[bench] ${msg}`);
 
 /**
+ * Load runs of `targets` in turns: ROUNDS runs of SECONDS / ROUNDS each (after a warm-up), the order reversed
+ * every other round, pooled per target. A slow spell of the host then lands on all of them rather than on
+ * whichever ran in it. Resolves to each target's pooled result.
+ */
+async function inTurns(targets, { headers, body, connections }) {
+  const runs = Object.fromEntries(Object.keys(targets).map((name) => [name, []]));
+  for (let round = 0; round < ROUNDS; round++) {
+    const order = Object.entries(targets);
+    if (round % 2 === 1) order.reverse();
+    for (const [name, t] of order) {
+      const warmup = round === 0 ? WARMUP_SECONDS : REWARM_SECONDS;
+      log(
+        `${name}: ${connections} connection(s), round ${round + 1}/${ROUNDS}, ${warmup} s warm-up + ${SECONDS / ROUNDS} s…`,
+      );
+      const run = { url: t.url, pid: t.pid, headers, body, connections };
+      await load({ ...run, seconds: warmup });
+      runs[name].push(await load({ ...run, seconds: SECONDS / ROUNDS, keepLatencies: true }));
+    }
+  }
+  return Object.fromEntries(Object.entries(runs).map(([name, r]) => [name, pooled(r)]));
+}
+
+/**
  * The response cache at 1 connection, through aliases over the fast upstream: an upstream round trip with the
  * cache off, an exact hit, a semantic hit (a paraphrase of a stored question), and a miss with the cache on
  * and off (every request a new question, so the cache on pays its lookup and its fill).
@@ -185,27 +208,8 @@ try {
   };
 
   const results = { load: [], streamTtfb: {}, bundle };
-  // The three targets take turns: ROUNDS runs of SECONDS / ROUNDS each, the order reversed every other round,
-  // pooled per target. A slow spell of the host then lands on all three rather than on whichever ran in it.
   for (const connections of CONNECTIONS) {
-    const runs = Object.fromEntries(Object.keys(targets).map((name) => [name, []]));
-    for (let round = 0; round < ROUNDS; round++) {
-      const order = Object.entries(targets);
-      if (round % 2 === 1) order.reverse();
-      for (const [name, t] of order) {
-        const warmup = round === 0 ? WARMUP_SECONDS : REWARM_SECONDS;
-        log(
-          `${name}: ${connections} connection(s), round ${round + 1}/${ROUNDS}, ${warmup} s warm-up + ${SECONDS / ROUNDS} s…`,
-        );
-        const run = { url: t.url, pid: t.pid, headers, body: plain, connections };
-        await load({ ...run, seconds: warmup });
-        runs[name].push(await load({ ...run, seconds: SECONDS / ROUNDS, keepLatencies: true }));
-      }
-    }
-    results.load.push({
-      connections,
-      ...Object.fromEntries(Object.entries(runs).map(([name, r]) => [name, pooled(r)])),
-    });
+    results.load.push({ connections, ...(await inTurns(targets, { headers, body: plain, connections })) });
   }
   for (const [name, t] of Object.entries(targets)) {
     if (name === "metering") continue; // it reads the answer whole: no stream to time
@@ -213,29 +217,15 @@ try {
     results.streamTtfb[name] = await medianTtfb(t.url, { headers, body: streaming, samples: TTFB_SAMPLES });
   }
 
-  // The streaming request under load at 1 connection, the floor and Sluice in turns as above: what relaying a
-  // stream costs per request (every event of it passes through the Worker; the floor's are piped by workerd).
-  const streamRuns = { floor: [], gateway: [] };
-  for (let round = 0; round < ROUNDS; round++) {
-    const order = round % 2 === 1 ? ["gateway", "floor"] : ["floor", "gateway"];
-    for (const name of order) {
-      log(`${name}: streaming, 1 connection, round ${round + 1}/${ROUNDS}…`);
-      const run = {
-        url: targets[name].url,
-        pid: targets[name].pid,
-        headers,
-        body: streaming,
-        connections: 1,
-      };
-      await load({ ...run, seconds: round === 0 ? WARMUP_SECONDS : REWARM_SECONDS });
-      streamRuns[name].push(await load({ ...run, seconds: SECONDS / ROUNDS, keepLatencies: true }));
-    }
-  }
+  // The streaming request under load at 1 connection, the floor and Sluice in turns: what relaying a stream
+  // costs per request (every event of it passes through the Worker; the floor's are piped by workerd).
   results.streamLoad = {
     connections: 1,
     events: STREAM_EVENTS,
-    floor: pooled(streamRuns.floor),
-    gateway: pooled(streamRuns.gateway),
+    ...(await inTurns(
+      { floor: targets.floor, gateway: targets.gateway },
+      { headers, body: streaming, connections: 1 },
+    )),
   };
 
   // Limits: the same gateway and a slower upstream, through keys without limits, strict and overlap.
