@@ -13,31 +13,45 @@ interface Member {
 }
 
 const WS = /\s/;
+const BACKSLASH = 92;
+const OPEN_BRACE = 123;
+const OPEN_BRACKET = 91;
+const CLOSE_BRACE = 125;
+const CLOSE_BRACKET = 93;
 
-/** The end (exclusive) of the JSON string starting at `i` (a `"`). */
+/**
+ * The end (exclusive) of the JSON string starting at `i` (a `"`). It jumps from quote to quote (a quote after an
+ * odd run of backslashes is escaped): a request of agent size is mostly string, and a loop over its characters
+ * in JavaScript cost twice what JSON.parse of the whole body does.
+ */
 function stringEnd(text: string, i: number): number {
-  for (let j = i + 1; j < text.length; j++) {
-    if (text[j] === "\\") j++;
-    else if (text[j] === '"') return j + 1;
+  for (let j = text.indexOf('"', i + 1); j >= 0; j = text.indexOf('"', j + 1)) {
+    let k = j - 1;
+    while (text.charCodeAt(k) === BACKSLASH) k--;
+    if ((j - 1 - k) % 2 === 0) return j + 1;
   }
   throw new SyntaxError("unterminated string");
 }
 
-/** The end (exclusive) of the JSON value starting at `i`. */
+/**
+ * The end (exclusive) of the JSON value starting at `i`. In an object or array, strings are skipped whole and
+ * only the short stretches between them are read for brackets.
+ */
 function valueEnd(text: string, i: number): number {
   if (text[i] === '"') return stringEnd(text, i);
   if (text[i] === "{" || text[i] === "[") {
     let depth = 0;
-    for (let j = i; j < text.length; j++) {
-      const ch = text[j];
-      if (ch === '"') j = stringEnd(text, j) - 1;
-      else if (ch === "{" || ch === "[") depth++;
-      else if (ch === "}" || ch === "]") {
-        depth--;
-        if (depth === 0) return j + 1;
+    for (let j = i; ; ) {
+      const quote = text.indexOf('"', j);
+      const stop = quote < 0 ? text.length : quote;
+      for (let k = j; k < stop; k++) {
+        const c = text.charCodeAt(k);
+        if (c === OPEN_BRACE || c === OPEN_BRACKET) depth++;
+        else if ((c === CLOSE_BRACE || c === CLOSE_BRACKET) && --depth === 0) return k + 1;
       }
+      if (quote < 0) throw new SyntaxError("unterminated value");
+      j = stringEnd(text, quote);
     }
-    throw new SyntaxError("unterminated value");
   }
   let j = i;
   while (j < text.length && !/[,}\]\s]/.test(text[j] ?? "")) j++;

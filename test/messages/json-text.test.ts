@@ -28,6 +28,23 @@ describe("JSON text edits", () => {
     });
   });
 
+  it("skip strings whole: escaped quotes, backslash runs and brackets inside them", () => {
+    const tricky = JSON.stringify({
+      system: "ends in a backslash \\",
+      messages: [{ content: 'a } ] { [ "quoted" \\" and \\\\" runs', meta: { model: "nested" } }],
+      tools: [{ input: { code: 'if (a) { return "}"; }' } }],
+      model: "alias",
+      n: 1,
+    });
+    const replaced = replaceTopLevelString(tricky, "model", "upstream-model");
+    expect(JSON.parse(replaced)).toEqual({ ...JSON.parse(tricky), model: "upstream-model" });
+    expect(replaced.replace('"upstream-model"', '"alias"')).toBe(tricky);
+    const { model: _m, ...rest } = JSON.parse(tricky);
+    expect(JSON.parse(removeTopLevel(tricky, "model"))).toEqual(rest);
+    expect(() => replaceTopLevelString('{"a":"unterminated', "model", "c")).toThrow();
+    expect(() => replaceTopLevelString('{"a":[{"b":1}', "model", "c")).toThrow();
+  });
+
   it("refuse text that is not a JSON object", () => {
     expect(() => replaceTopLevelString("[1]", "model", "c")).toThrow();
   });
