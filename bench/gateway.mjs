@@ -1,12 +1,15 @@
 // The bench's Sluice: the production bundle served like `npm run serve` (fresh local D1 under `persist`), and
-// the chat request every bench script sends it.
+// the requests the bench scripts send it.
 import { randomBytes } from "node:crypto";
 import { startGateway } from "../scripts/serve-lib.mjs";
 
-/** Gateway config with one OpenAI-compatible provider `up` at `url`, its model priced. */
+/** Gateway config with the upstream at `url` as an OpenAI-compatible provider `up` and an Anthropic one `anth`, their models priced. */
 export const singleUpstream = (url) => ({
-  providers: { up: { type: "openai-compatible", baseUrl: url, apiKey: "bench" } },
-  pricing: { "bench-model": { input: 1, output: 2 } },
+  providers: {
+    up: { type: "openai-compatible", baseUrl: url, apiKey: "bench" },
+    anth: { type: "anthropic", baseUrl: url, apiKey: "bench" },
+  },
+  pricing: { "bench-model": { input: 1, output: 2 }, "claude-bench": { input: 3, output: 15 } },
 });
 
 /** The bench's chat request body: plain, or streaming with a usage chunk. */
@@ -15,6 +18,42 @@ export function chatBody({ stream = false } = {}) {
     model: "up/bench-model",
     messages: [{ role: "user", content: "Say hello." }],
     ...(stream ? { stream: true, stream_options: { include_usage: true } } : {}),
+  });
+}
+
+/**
+ * An Anthropic Messages request of a coding agent's size (`bytes` of JSON, ~200 KB by default): a cached
+ * system prompt, 20 tools, and turns of text, tool calls and tool results. The same text every time.
+ */
+export function agentBody({ model = "anth/claude-bench", bytes = 200_000 } = {}) {
+  const para =
+    "The quick brown fox jumps over the lazy dog while the gateway forwards every byte it was given. ";
+  const tools = Array.from({ length: 20 }, (_, i) => ({
+    name: `tool_${i}`,
+    description: para.repeat(3),
+    input_schema: { type: "object", properties: { path: { type: "string" } }, required: ["path"] },
+  }));
+  const messages = [];
+  for (let size = 0, turn = 0; size < bytes; turn++) {
+    const id = `toolu_${String(turn).padStart(4, "0")}`;
+    messages.push(
+      { role: "user", content: [{ type: "text", text: para.repeat(10) }] },
+      {
+        role: "assistant",
+        content: [{ type: "tool_use", id, name: "tool_1", input: { path: `/src/${turn}.ts` } }],
+      },
+      { role: "user", content: [{ type: "tool_result", tool_use_id: id, content: para.repeat(5) }] },
+    );
+    size += 3 * para.length * 6;
+  }
+  messages.push({ role: "user", content: [{ type: "text", text: "Go on." }] });
+  return JSON.stringify({
+    model,
+    max_tokens: 1024,
+    system: [{ type: "text", text: para.repeat(30), cache_control: { type: "ephemeral" } }],
+    tools,
+    messages,
+    metadata: { user_id: "bench" },
   });
 }
 

@@ -50,6 +50,14 @@ export function markdown(results) {
       ),
     );
   }
+  if (results.agentLoad) {
+    const { bytes, floor: f, gateway: g } = results.agentLoad;
+    const what = `${Math.round(bytes / 1000)} KB /v1/messages passthrough, 1 conn`;
+    lines.push(
+      row(`p50 latency, ${what} (ms)`, f.p50, undefined, g.p50, ms),
+      row(`workerd CPU per request, ${what} (ms)`, f.cpuMsPerReq, undefined, g.cpuMsPerReq, ms),
+    );
+  }
   const kib = (b) => `${(b / 1024).toFixed(1)} KiB`;
   lines.push(
     `| Bundle size, gzip (raw) | | | ${kib(results.bundle.gzipBytes)} (${kib(results.bundle.rawBytes)}) | | |`,
@@ -100,7 +108,11 @@ export function markdown(results) {
       `upstream on loopback (time to first byte ${s.upstreamTtfbMs} ms); TTFB (to the first token, over a raw socket) is the median of ${s.ttfbSamples} ` +
       `sequential streaming requests (upstream chunks ${s.upstreamChunkGapMs} ms apart)` +
       (results.streamLoad
-        ? "; a streamed request's CPU comes from the same streaming request under load, the floor and Sluice in turns. "
+        ? "; a streamed request's CPU comes from the same streaming request under load, the floor and Sluice in turns"
+        : "") +
+      (results.agentLoad
+        ? "; the passthrough rows send a coding agent's Anthropic Messages request (system prompt, 20 tools, tool " +
+          "turns) under load, the floor and Sluice in turns. "
         : ". ") +
       "The metering Worker (bench/metering.js) is the least a gateway that meters does: key hash, JSON in and " +
       "out, usage priced, a ledger row batched to a Durable Object and flushed to D1. " +

@@ -10,7 +10,7 @@ import path from "node:path";
 import { parseArgs } from "node:util";
 import { gzipSync } from "node:zlib";
 import { build, ROOT, serveWorker, wranglerWorkerOptions } from "../scripts/serve-lib.mjs";
-import { chatBody, singleUpstream, startBenchGateway } from "./gateway.mjs";
+import { agentBody, chatBody, singleUpstream, startBenchGateway } from "./gateway.mjs";
 import { load, pooled } from "./load.mjs";
 import { markdown } from "./report.mjs";
 import { medianTtfb } from "./ttfb.mjs";
@@ -50,7 +50,7 @@ const DEADLINE_MS =
   (90 +
     (CONNECTIONS.length * (3 + Object.keys(LIMIT_KEYS).length) + CACHE_RUNS) * (SECONDS + WARMUP_SECONDS) +
     CONNECTIONS.length * 3 * (ROUNDS - 1) * REWARM_SECONDS +
-    2 * (SECONDS + WARMUP_SECONDS + (ROUNDS - 1) * REWARM_SECONDS)) *
+    2 * 2 * (SECONDS + WARMUP_SECONDS + (ROUNDS - 1) * REWARM_SECONDS)) *
     1000 +
   2 * TTFB_SAMPLES * UPSTREAM_TTFB_MS;
 
@@ -161,6 +161,17 @@ try {
     quiet: true,
   });
   stops.push(floor.stop);
+  // The floor for the agent-sized Anthropic request: the same bare Worker, forwarding to /v1/messages.
+  const floorMessages = await serveWorker({
+    script: path.join(ROOT, "bench/passthrough.js"),
+    workerOptions: {
+      compatibilityDate,
+      compatibilityFlags,
+      bindings: { UPSTREAM_URL: `${upstream.url}/messages` },
+    },
+    quiet: true,
+  });
+  stops.push(floorMessages.stop);
   const metering = await serveWorker({
     script: path.join(ROOT, "bench/metering.js"),
     persist: path.join(tmp, "metering"),
@@ -225,6 +236,21 @@ try {
     ...(await inTurns(
       { floor: targets.floor, gateway: targets.gateway },
       { headers, body: streaming, connections: 1 },
+    )),
+  };
+
+  // A coding agent's request (~200 KB of Anthropic Messages JSON) at 1 connection, the floor and Sluice in turns:
+  // Sluice reads, validates and translates it, then passes the client's bytes on with the model swapped.
+  const agent = agentBody();
+  results.agentLoad = {
+    connections: 1,
+    bytes: Buffer.byteLength(agent),
+    ...(await inTurns(
+      {
+        floor: { url: floorMessages.url, pid: floorMessages.pid },
+        gateway: { url: `${gateway.url}/v1/messages`, pid: gateway.pid },
+      },
+      { headers: { ...headers, "anthropic-version": "2023-06-01" }, body: agent, connections: 1 },
     )),
   };
 

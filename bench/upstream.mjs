@@ -1,5 +1,5 @@
-// A local OpenAI-format upstream for the bench: POST /v1/chat/completions, plain JSON or SSE. It runs in its
-// own process (forked by startUpstream) so it does not share an event loop with the load generator.
+// A local upstream for the bench: POST /v1/chat/completions (OpenAI format, plain JSON or SSE) and POST
+// /v1/messages (Anthropic format, plain JSON: the agent-sized passthrough run). It runs in its own process (forked by startUpstream) so it does not share an event loop with the load generator.
 import { fork } from "node:child_process";
 import { once } from "node:events";
 import { createServer } from "node:http";
@@ -20,11 +20,52 @@ function chunk(id, model, delta, finish = null) {
   };
 }
 
+/** An Anthropic Messages answer, or Anthropic's 400 for a body without model, max_tokens or messages. */
+function answerMessages(raw, res) {
+  const body = JSON.parse(raw);
+  if (
+    typeof body.model !== "string" ||
+    typeof body.max_tokens !== "number" ||
+    !Array.isArray(body.messages)
+  ) {
+    res.writeHead(400, { "content-type": "application/json" });
+    res.end(
+      JSON.stringify({
+        type: "error",
+        error: { type: "invalid_request_error", message: "model, max_tokens and messages are required" },
+      }),
+    );
+    return;
+  }
+  res.writeHead(200, { "content-type": "application/json" });
+  res.end(
+    JSON.stringify({
+      id: "msg_bench",
+      type: "message",
+      role: "assistant",
+      model: body.model,
+      content: [{ type: "text", text: WORDS.join("") }],
+      stop_reason: "end_turn",
+      stop_sequence: null,
+      usage: {
+        input_tokens: 50_000,
+        output_tokens: 6,
+        cache_read_input_tokens: 0,
+        cache_creation_input_tokens: 0,
+      },
+    }),
+  );
+}
+
 /** The upstream server: `ttfbMs` delays the response headers, `chunkGapMs` spaces stream chunks. */
 function createUpstream({ ttfbMs = 0, chunkGapMs = 0 } = {}) {
   return createServer(async (req, res) => {
     let raw = "";
     for await (const part of req) raw += part;
+    if (req.method === "POST" && req.url === "/v1/messages") {
+      answerMessages(raw, res);
+      return;
+    }
     if (req.method !== "POST" || req.url !== "/v1/chat/completions") {
       res.writeHead(404, { "content-type": "application/json" }).end('{"error":{"message":"not found"}}');
       return;
