@@ -64,9 +64,8 @@ const skip = (text: string, i: number) => {
   return j;
 };
 
-/** The top-level members of a JSON object text, in order; throws when it is not one. */
-function members(text: string): Member[] {
-  const out: Member[] = [];
+/** The top-level members of a JSON object text, in order, read as they are asked for; throws when it is not one. */
+function* members(text: string): Generator<Member> {
   let i = skip(text, 0);
   if (text[i] !== "{") throw new SyntaxError("not a JSON object");
   i = skip(text, i + 1);
@@ -77,38 +76,43 @@ function members(text: string): Member[] {
     if (text[colon] !== ":") throw new SyntaxError("expected ':'");
     const valueStart = skip(text, colon + 1);
     const end = valueEnd(text, valueStart);
-    out.push({ key, start: i, valueStart, valueEnd: end });
+    yield { key, start: i, valueStart, valueEnd: end };
     i = skip(text, end);
     if (text[i] !== ",") break;
     i = skip(text, i + 1);
   }
-  return out;
 }
 
 /**
  * Replaces the value of top-level string field `key` with `value`; the text is unchanged when the field is
- * absent or not a string. Nested fields of the same name are untouched.
+ * absent or not a string. Nested fields of the same name are untouched. The text is read only as far as the
+ * field (the first of its name): the model comes first in most clients' bodies, so the rest is never scanned.
  *
  * @example replaceTopLevelString('{"model": "a", "x": {"model": "b"}}', "model", "c") // '{"model": "c", "x": {"model": "b"}}'
  */
 export function replaceTopLevelString(text: string, key: string, value: string): string {
-  const m = members(text).find((x) => x.key === key);
-  if (!m || text[m.valueStart] !== '"') return text;
-  return text.slice(0, m.valueStart) + JSON.stringify(value) + text.slice(m.valueEnd);
+  for (const m of members(text)) {
+    if (m.key !== key) continue;
+    if (text[m.valueStart] !== '"') return text;
+    return text.slice(0, m.valueStart) + JSON.stringify(value) + text.slice(m.valueEnd);
+  }
+  return text;
 }
 
-/** Removes top-level field `key` (and its comma); unchanged when absent. */
+/** Removes top-level field `key` (the first of its name, and its comma); unchanged when absent. */
 export function removeTopLevel(text: string, key: string): string {
   const all = members(text);
-  const at = all.findIndex((x) => x.key === key);
-  const m = all[at];
-  if (!m) return text;
-  const next = all[at + 1];
-  if (next) return text.slice(0, m.start) + text.slice(next.start);
-  const prev = all[at - 1];
-  return prev
-    ? text.slice(0, prev.valueEnd) + text.slice(m.valueEnd)
-    : text.slice(0, m.start) + text.slice(m.valueEnd);
+  let prev: Member | undefined;
+  for (let r = all.next(); !r.done; prev = r.value, r = all.next()) {
+    const m = r.value;
+    if (m.key !== key) continue;
+    const next = all.next();
+    if (!next.done) return text.slice(0, m.start) + text.slice(next.value.start);
+    return prev
+      ? text.slice(0, prev.valueEnd) + text.slice(m.valueEnd)
+      : text.slice(0, m.start) + text.slice(m.valueEnd);
+  }
+  return text;
 }
 
 /** Adds top-level field `key` with `value` (JSON-encoded) first in the object. */
