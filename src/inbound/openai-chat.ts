@@ -8,6 +8,7 @@ export const openAIChat: InboundFormat = {
   op: "chat",
   paths: ["/v1/chat/completions"],
   errorShape: "openai",
+  canonical: true,
   parse(json) {
     const body = parseBody(chatRequestSchema, json);
     return { body, stream: body.stream === true, dropped: [] };

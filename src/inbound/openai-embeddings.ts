@@ -8,6 +8,7 @@ export const openAIEmbeddings: InboundFormat = {
   op: "embeddings",
   paths: ["/v1/embeddings"],
   errorShape: "openai",
+  canonical: true,
   parse: (json) => ({ body: parseBody(embeddingsRequestSchema, json), stream: false, dropped: [] }),
   answer: (canonical) => canonical,
   stream: (canonical) => canonical,

@@ -40,6 +40,8 @@ export interface InboundFormat {
   wantsUsageChunk(call: ParsedCall): boolean;
   /** Present when targets may speak this format too: the client's request then passes through as it came. */
   readonly passthrough?: Passthrough;
+  /** True when the client's body is the canonical request itself (OpenAI chat, embeddings): see ClientText. */
+  readonly canonical?: boolean;
 }
 
 /** How a format reads answers that a target gave in the format itself (they go back to the client untouched). */

@@ -184,6 +184,7 @@ export async function runCall(s: Services, format: InboundFormat, input: CallInp
       body,
       stream,
       passthrough,
+      clientText: format.canonical ? { of: body, text: input.raw } : undefined,
       untranslatable: parsed.untranslatable,
       deadlineAt: route.deadlineMs === null ? undefined : started + route.deadlineMs,
       facts: new CallFacts(format, input, base.metadata, body),

@@ -1,6 +1,6 @@
 import type { Target } from "../config/resolve";
 import type { ProviderConfig } from "../config/schema";
-import { prependTopLevel, replaceTopLevelString } from "../formats/json-text";
+import { prependTopLevel, removeTopLevel, replaceTopLevelString } from "../formats/json-text";
 import { GatewayError } from "../http/errors";
 import { DROPPED_HEADER } from "./native";
 import { errorBody, withoutCacheMarkers } from "./translate";
@@ -41,8 +41,13 @@ export function bearer(apiKey: string | undefined): Record<string, string> {
   return apiKey ? { authorization: `Bearer ${apiKey}` } : {};
 }
 
-/** Builds the upstream body: the client's fields, the target's model, and a usage request when streaming. */
+/**
+ * Builds the upstream body: the client's fields, the target's model, and a usage request when streaming. When the
+ * fields are the client's canonical body unchanged, its own text goes, edited in place (clientBody).
+ */
 function upstreamBody(call: UpstreamCall, fields: Record<string, unknown>, spec: OpenAIWireSpec): string {
+  const text = call.clientText?.of === fields ? clientBody(call, call.clientText.text, spec) : null;
+  if (text !== null) return text;
   const body: Record<string, unknown> = { ...fields, model: call.target.model };
   if (call.op === "chat" && call.stream && spec.streamUsage === "include_usage") {
     const opts = call.body.stream_options;
@@ -52,6 +57,23 @@ function upstreamBody(call: UpstreamCall, fields: Record<string, unknown>, spec:
     delete body.stream_options;
   }
   return JSON.stringify(body);
+}
+
+/**
+ * The client's own text with upstreamBody's edits made in place (the model; `stream_options` added or removed),
+ * or null when an edit would have to rewrite a value the client sent (its own `stream_options` without usage).
+ */
+function clientBody(call: UpstreamCall, text: string, spec: OpenAIWireSpec): string | null {
+  const opts = call.body.stream_options;
+  let out = replaceTopLevelString(text, "model", call.target.model);
+  if (call.op === "chat" && call.stream && spec.streamUsage === "include_usage") {
+    if ((opts as { include_usage?: unknown } | null | undefined)?.include_usage === true) return out;
+    if (opts !== undefined) return null;
+    out = prependTopLevel(out, "stream_options", { include_usage: true });
+  } else if (call.op === "chat" && spec.streamUsage === "always" && opts !== undefined) {
+    out = removeTopLevel(out, "stream_options");
+  }
+  return out;
 }
 
 const keepsMarkers = new WeakMap<ProviderConfig, boolean>();

@@ -14,6 +14,18 @@ export interface UpstreamCall {
   signal: AbortSignal;
   /** The Worker's bindings and vars (the Workers AI provider calls its `AI` binding). */
   env: Record<string, unknown>;
+  /** Set when the client sent the canonical form itself (OpenAI chat, embeddings): the JSON text of its body. */
+  clientText?: ClientText | undefined;
+}
+
+/**
+ * The client's JSON text of `of`, the canonical body parsed from it. An OpenAI-wire target is sent this text with
+ * only its own edits (the model, `stream_options`) while the body it would send is still `of`: the client's
+ * bytes as they came (large integers, key order, spacing), and no re-serializing of a large request.
+ */
+export interface ClientText {
+  of: Record<string, unknown>;
+  text: string;
 }
 
 /** A client wire format a provider may also speak natively (passthrough). */
@@ -49,7 +61,7 @@ export function passthroughBody(req: PassthroughRequest, target: Target): string
 }
 
 /** The parts of an upstream call that stay the same across targets and attempts. */
-export type CallRequest = Pick<UpstreamCall, "op" | "body" | "stream" | "env"> & {
+export type CallRequest = Pick<UpstreamCall, "op" | "body" | "stream" | "env" | "clientText"> & {
   /** Set when the client's format could pass through to a target that speaks it. */
   passthrough?: PassthroughRequest | undefined;
   /**

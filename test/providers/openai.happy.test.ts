@@ -61,6 +61,21 @@ describe("OpenAI provider: the request Sluice builds", () => {
     expect(sent?.body).not.toHaveProperty("stream_options");
   });
 
+  it("sends the client's own bytes, only the model swapped (and include_usage added to a stream)", async () => {
+    const { g, key } = await setup();
+    // Spacing, key order and an integer past 2^53 that a parse and re-serialize would each change.
+    const text = `{ "messages" : [ {"role":"user","content":"Say hi"} ],\n  "trace_id": 12345678901234567891, "model": "fast" }`;
+    expect((await g.fetch("/v1/chat/completions", post(text, key))).status).toBe(200);
+    expect(openai.requests[0]?.raw).toBe(text.replace('"model": "fast"', '"model": "gpt-4o-mini"'));
+
+    const streamed = `{"model":"fast", "stream": true, "messages":[{"role":"user","content":"Say hi"}]}`;
+    const res = await g.fetch("/v1/chat/completions", post(streamed, key));
+    await res.text();
+    expect(openai.requests[1]?.raw).toBe(
+      `{"stream_options":{"include_usage":true},${streamed.slice(1).replace('"fast"', '"gpt-4o-mini"')}`,
+    );
+  });
+
   it("never forwards the client's Sluice key upstream", async () => {
     const { g, key } = await setup();
     await g.fetch("/v1/chat/completions", post({ model: "fast", messages: hi }, key, { "x-api-key": key }));
