@@ -1,7 +1,9 @@
 import Ajv2020 from "ajv/dist/2020";
 import addFormats from "ajv-formats";
 import { describe, expect, it } from "vitest";
+import * as z from "zod";
 import { createApp } from "../../src/app";
+import { byType } from "../../src/formats/typed";
 import { ADMIN_TOKEN, gateway, post } from "../helpers/gateway";
 
 type Json = Record<string, unknown>;
@@ -214,5 +216,18 @@ describe("the document's error responses", () => {
       const validate = compile(ref);
       expect(validate(await res.json()), `${c.path}: ${JSON.stringify(validate.errors)}`).toBe(true);
     }
+  });
+});
+
+describe("Tagged objects in the document", () => {
+  it("read as the tagged object byType checks: the JSON Schema zod gives for it", () => {
+    const tagged = z.looseObject({ type: z.string().min(1) });
+    const { $schema: _, ...expected } = z.toJSONSchema(tagged, { target: "draft-2020-12", io: "input" });
+    const { $schema: __, ...got } = z.toJSONSchema(byType({ text: z.looseObject({ text: z.string() }) }), {
+      target: "draft-2020-12",
+      io: "input",
+      unrepresentable: "any",
+    });
+    expect(got).toEqual(expected);
   });
 });
