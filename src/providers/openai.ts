@@ -42,37 +42,46 @@ export function bearer(apiKey: string | undefined): Record<string, string> {
 }
 
 /**
- * Builds the upstream body: the client's fields, the target's model, and a usage request when streaming. When the
- * fields are the client's canonical body unchanged, its own text goes, edited in place (clientBody).
+ * What the upstream body does with `stream_options`: "usage" asks for include_usage (kept beside the client's
+ * other options), "remove" drops the field (these APIs report usage unasked and may reject the parameter,
+ * Mistral with a 422, even the client's own), null leaves it as the client sent it.
+ */
+function streamOptionsEdit(call: UpstreamCall, spec: OpenAIWireSpec): "usage" | "remove" | null {
+  if (call.op !== "chat") return null;
+  if (call.stream && spec.streamUsage === "include_usage") return "usage";
+  return spec.streamUsage === "always" ? "remove" : null;
+}
+
+/**
+ * Builds the upstream body: the client's fields, the target's model, and `stream_options` as streamOptionsEdit
+ * says. When the fields are the client's canonical body unchanged, its own text goes, edited in place (clientBody).
  */
 function upstreamBody(call: UpstreamCall, fields: Record<string, unknown>, spec: OpenAIWireSpec): string {
-  const text = call.clientText?.of === fields ? clientBody(call, call.clientText.text, spec) : null;
+  const edit = streamOptionsEdit(call, spec);
+  const text = call.clientText?.of === fields ? clientBody(call, call.clientText.text, edit) : null;
   if (text !== null) return text;
   const body: Record<string, unknown> = { ...fields, model: call.target.model };
-  if (call.op === "chat" && call.stream && spec.streamUsage === "include_usage") {
-    const opts = call.body.stream_options;
+  const opts = call.body.stream_options;
+  if (edit === "usage") {
     body.stream_options = { ...(typeof opts === "object" && opts ? opts : {}), include_usage: true };
-  } else if (call.op === "chat" && spec.streamUsage === "always") {
-    // These APIs report usage unasked and may reject the parameter (Mistral: 422), even the client's own.
+  } else if (edit === "remove") {
     delete body.stream_options;
   }
   return JSON.stringify(body);
 }
 
 /**
- * The client's own text with upstreamBody's edits made in place (the model; `stream_options` added or removed),
- * or null when an edit would have to rewrite a value the client sent (its own `stream_options` without usage).
+ * The client's own text with the model swapped and `edit` made in place, or null when the edit would have to
+ * rewrite a value the client sent (its own `stream_options` without include_usage).
  */
-function clientBody(call: UpstreamCall, text: string, spec: OpenAIWireSpec): string | null {
+function clientBody(call: UpstreamCall, text: string, edit: "usage" | "remove" | null): string | null {
   const opts = call.body.stream_options;
-  let out = replaceTopLevelString(text, "model", call.target.model);
-  if (call.op === "chat" && call.stream && spec.streamUsage === "include_usage") {
-    if ((opts as { include_usage?: unknown } | null | undefined)?.include_usage === true) return out;
-    if (opts !== undefined) return null;
-    out = prependTopLevel(out, "stream_options", { include_usage: true });
-  } else if (call.op === "chat" && spec.streamUsage === "always" && opts !== undefined) {
-    out = removeTopLevel(out, "stream_options");
+  const out = replaceTopLevelString(text, "model", call.target.model);
+  if (opts === undefined) {
+    return edit === "usage" ? prependTopLevel(out, "stream_options", { include_usage: true }) : out;
   }
+  if (edit === "remove") return removeTopLevel(out, "stream_options");
+  if (edit === "usage" && (opts as { include_usage?: unknown } | null)?.include_usage !== true) return null;
   return out;
 }
 
