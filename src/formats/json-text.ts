@@ -103,14 +103,15 @@ export function replaceTopLevelString(text: string, key: string, value: string):
 export function removeTopLevel(text: string, key: string): string {
   const all = members(text);
   let prev: Member | undefined;
-  for (let r = all.next(); !r.done; prev = r.value, r = all.next()) {
-    const m = r.value;
-    if (m.key !== key) continue;
-    const next = all.next();
-    if (!next.done) return text.slice(0, m.start) + text.slice(next.value.start);
-    return prev
-      ? text.slice(0, prev.valueEnd) + text.slice(m.valueEnd)
-      : text.slice(0, m.start) + text.slice(m.valueEnd);
+  for (const m of all) {
+    if (m.key === key) {
+      const next = all.next();
+      if (!next.done) return text.slice(0, m.start) + text.slice(next.value.start);
+      return prev
+        ? text.slice(0, prev.valueEnd) + text.slice(m.valueEnd)
+        : text.slice(0, m.start) + text.slice(m.valueEnd);
+    }
+    prev = m;
   }
   return text;
 }
