@@ -36,15 +36,16 @@ export function agentBody({ model = "anth/claude-bench", bytes = 200_000 } = {})
   const messages = [];
   for (let size = 0, turn = 0; size < bytes; turn++) {
     const id = `toolu_${String(turn).padStart(4, "0")}`;
-    messages.push(
+    const exchange = [
       { role: "user", content: [{ type: "text", text: para.repeat(10) }] },
       {
         role: "assistant",
         content: [{ type: "tool_use", id, name: "tool_1", input: { path: `/src/${turn}.ts` } }],
       },
       { role: "user", content: [{ type: "tool_result", tool_use_id: id, content: para.repeat(5) }] },
-    );
-    size += 3 * para.length * 6;
+    ];
+    messages.push(...exchange);
+    size += JSON.stringify(exchange).length;
   }
   messages.push({ role: "user", content: [{ type: "text", text: "Go on." }] });
   return JSON.stringify({

@@ -46,11 +46,13 @@ if (!(SECONDS > 0 && TTFB_SAMPLES > 0 && UPSTREAM_TTFB_MS >= 0)) {
 }
 // Startup and streaming requests get 90 s on top of the load runs; past that, something is stuck.
 const CACHE_RUNS = 5;
+/** Load runs of the floor and Sluice alone, in turns: the streamed request and the agent-sized one. */
+const PAIRED_RUNS = 2;
 const DEADLINE_MS =
   (90 +
     (CONNECTIONS.length * (3 + Object.keys(LIMIT_KEYS).length) + CACHE_RUNS) * (SECONDS + WARMUP_SECONDS) +
     CONNECTIONS.length * 3 * (ROUNDS - 1) * REWARM_SECONDS +
-    2 * 2 * (SECONDS + WARMUP_SECONDS + (ROUNDS - 1) * REWARM_SECONDS)) *
+    PAIRED_RUNS * 2 * (SECONDS + WARMUP_SECONDS + (ROUNDS - 1) * REWARM_SECONDS)) *
     1000 +
   2 * TTFB_SAMPLES * UPSTREAM_TTFB_MS;
 
