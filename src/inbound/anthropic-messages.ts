@@ -6,6 +6,7 @@ import {
 } from "../formats/anthropic";
 import { parseBody } from "../http/validate";
 import { anthropicUsage, canonicalOfMessage, watchAnthropicStream } from "./anthropic-wire";
+import { deferredCall } from "./deferred";
 import type { InboundFormat, ParsedCall } from "./types";
 
 const VERSIONS = new Set(["2023-06-01", "2026-10-21"]);
@@ -28,8 +29,9 @@ export const anthropicMessages: InboundFormat = {
   errorShape: "anthropic",
   parse(json): ParsedCall {
     const req = parseBody(messagesRequestSchema, json);
-    const { body, dropped } = fromMessagesRequest(req);
-    return { body: body as ParsedCall["body"], stream: req.stream === true, dropped };
+    // Translated when something reads the canonical form: a passthrough to an Anthropic target never does.
+    const known = { model: req.model, user: req.metadata?.user_id || undefined, stream: req.stream === true };
+    return deferredCall(known, () => fromMessagesRequest(req));
   },
   answer: (canonical, headers) =>
     JSON.stringify(toAnthropicMessage(JSON.parse(canonical) as Record<string, unknown>, versionOf(headers))),

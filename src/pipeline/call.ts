@@ -19,16 +19,17 @@ import type { StageAnswer, StageCall } from "./stage";
 import { type StreamOutcome, watchChatStream } from "./stream";
 
 /**
- * What routing rules and strategies read of a call (routing/rules.ts); the token estimate and the image scan
- * run only if a rule or the cost strategy asks for them. A class: getters on an object literal are defined
- * anew for every call, on the prototype once.
+ * What routing rules and strategies read of a call (routing/rules.ts); the tools check, the token estimate and
+ * the image scan run only if a rule or the cost strategy asks for them (so a passthrough's canonical body is
+ * never made for them: inbound/deferred.ts). A class: getters on an object literal are defined anew for every
+ * call, on the prototype once.
  */
 class CallFacts implements RequestFacts {
   readonly keyId: string;
   readonly keyName: string | null;
   readonly team: string | null;
-  readonly tools: boolean;
   readonly format: RequestFacts["format"];
+  #tools: boolean | undefined;
   #tokens: number | undefined;
   #images: boolean | undefined;
 
@@ -41,8 +42,12 @@ class CallFacts implements RequestFacts {
     this.keyId = input.key.id;
     this.keyName = input.key.name;
     this.team = input.key.team;
-    this.tools = Array.isArray(body.tools) && body.tools.length > 0;
     this.format = format.name;
+  }
+
+  get tools(): boolean {
+    this.#tools ??= Array.isArray(this.body.tools) && this.body.tools.length > 0;
+    return this.#tools;
   }
 
   get inputTokens(): number {
@@ -153,6 +158,7 @@ export async function runCall(s: Services, format: InboundFormat, input: CallInp
     route = resolveModel(s.config, body.model);
     assertModelAllowed(input.key, body.model);
     if (input.token) assertTokenModel(input.token, body.model);
+    const staged = s.stages.length > 0;
     stageCall = {
       requestId: input.requestId,
       keyId: input.key.id,
@@ -163,8 +169,9 @@ export async function runCall(s: Services, format: InboundFormat, input: CallInp
       body,
       stream,
       headers: input.headers,
-      dropped: parsed.dropped,
-      lossy: lossy(format, route, parsed),
+      // Only stages read these; without any, a deferred call's canonical form is not made for them.
+      dropped: staged ? parsed.dropped : [],
+      lossy: staged && lossy(format, route, parsed),
       notes: { cache: "BYPASS", headers: {}, wantsText: false },
     };
     for (const stage of s.stages) {

@@ -1,8 +1,11 @@
 import { createExecutionContext, env, waitOnExecutionContext } from "cloudflare:test";
-import { describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import { loadConfig } from "../../src/config/load";
 import type { Env } from "../../src/env";
+import { fromMessagesRequest, messagesRequestSchema } from "../../src/formats/anthropic";
 import { anthropicMessages, openAIChat } from "../../src/inbound";
+import { deferredCall } from "../../src/inbound/deferred";
+import type { InboundFormat } from "../../src/inbound/types";
 import type { KeyRecord } from "../../src/keys/store";
 import type { LimiterObjects } from "../../src/limits/interface";
 import { runCall } from "../../src/pipeline/call";
@@ -10,7 +13,11 @@ import type { CallInput } from "../../src/pipeline/input";
 import { buildServices, type Services } from "../../src/pipeline/services";
 import type { Stage, StageCall, StageOutcome } from "../../src/pipeline/stage";
 import { memorySink } from "../../src/spend/sink/memory";
+import { FakeAnthropic } from "../helpers/anthropic-upstream";
+import { installUpstreams } from "../helpers/upstream";
 import { flushSpend, rowsOf } from "../spend/ledger-helpers";
+
+afterEach(() => vi.restoreAllMocks());
 
 /** The pipeline called as a background job or a test would: no Hono, no HTTP, services built by hand. */
 
@@ -187,5 +194,58 @@ describe("runCall, without Hono", () => {
     await Promise.all(waits);
     await flushSpend();
     expect((await rowsOf(KEY.id)).map((r) => r.status)).toEqual([200, 200, 200]);
+  });
+});
+
+describe("runCall with a deferred canonical form (inbound/deferred.ts)", () => {
+  it("never makes it for a call passed through, and makes it once for a call translated", async () => {
+    const net = installUpstreams();
+    const claude = net.mount("https://api.anthropic.com", new FakeAnthropic("sk-ant-up"));
+    const cfgEnv = {
+      ...env,
+      GATEWAY_CONFIG: JSON.stringify({
+        providers: { claude: { type: "anthropic", apiKey: "sk-ant-up" }, mock: { type: "mock" } },
+      }),
+    } as unknown as Env;
+    const ctx = createExecutionContext();
+    const sink = memorySink();
+    const s: Services = { ...buildServices(cfgEnv, loadConfig(cfgEnv), ctx), record: sink.record };
+    let made = 0;
+    // Anthropic's own format, its translation counted.
+    const counting: InboundFormat = {
+      ...anthropicMessages,
+      parse: (json) => {
+        const req = messagesRequestSchema.parse(json);
+        return deferredCall({ model: req.model, stream: false }, () => {
+          made++;
+          return fromMessagesRequest(req);
+        });
+      },
+    };
+    const ask = {
+      max_tokens: 20,
+      metadata: { user_id: "u-1" },
+      tools: [{ name: "Read", input_schema: { type: "object" } }],
+      messages: [{ role: "user", content: [{ type: "text", text: "hello" }] }],
+    };
+    const passed = await runCall(s, counting, input({ ...ask, model: "claude/claude-sonnet-4-5" }));
+    expect(passed.status).toBe(200);
+    expect(passed.headers.get("x-sluice-provider")).toBe("claude");
+    await passed.text();
+    expect(claude.requests).toHaveLength(1);
+    expect(made).toBe(0);
+    const translated = await runCall(s, counting, input({ ...ask, model: "mock/echo" }));
+    // The mock calls the tool it was given: the translation carried it.
+    expect(((await translated.json()) as { content: Record<string, unknown>[] }).content[0]).toMatchObject({
+      type: "tool_use",
+      name: "Read",
+    });
+    expect(made).toBe(1);
+    await waitOnExecutionContext(ctx);
+    // Both recorded with what the call knew up front: the client's model.
+    expect(sink.records.map((r) => [r.model, r.provider, r.status])).toEqual([
+      ["claude/claude-sonnet-4-5", "claude", 200],
+      ["mock/echo", "mock", 200],
+    ]);
   });
 });
