@@ -7,7 +7,12 @@ import { type FinishReason, rewriteCanonical, type WireUsage } from "./chunks";
  * from the `anthropic-version` header.
  */
 
-export { fromMessagesRequest, type MessagesRequest, messagesRequestSchema } from "./anthropic-request";
+export {
+  fromMessagesRequest,
+  type MessagesRequest,
+  messagesEnvelopeSchema,
+  messagesRequestSchema,
+} from "./anthropic-request";
 
 type Json = Record<string, unknown>;
 

@@ -1,5 +1,6 @@
 import {
   fromMessagesRequest,
+  messagesEnvelopeSchema,
   messagesRequestSchema,
   toAnthropicMessage,
   toAnthropicStream,
@@ -28,10 +29,11 @@ export const anthropicMessages: InboundFormat = {
   paths: ["/v1/messages"],
   errorShape: "anthropic",
   parse(json): ParsedCall {
-    const req = parseBody(messagesRequestSchema, json);
-    // Translated when something reads the canonical form: a passthrough to an Anthropic target never does.
+    // What the gateway reads is checked now; the blocks, with the translation, when the canonical form is
+    // read (a passthrough to an Anthropic target never reads it: the request goes as it came).
+    const req = parseBody(messagesEnvelopeSchema, json);
     const known = { model: req.model, user: req.metadata?.user_id || undefined, stream: req.stream === true };
-    return deferredCall(known, () => fromMessagesRequest(req));
+    return deferredCall(known, () => fromMessagesRequest(parseBody(messagesRequestSchema, json)));
   },
   answer: (canonical, headers) =>
     JSON.stringify(toAnthropicMessage(JSON.parse(canonical) as Record<string, unknown>, versionOf(headers))),

@@ -1,3 +1,4 @@
+import { blockProblem, systemAndToolsProblem } from "./anthropic-blocks";
 import type { MountedFake } from "./upstream";
 
 /**
@@ -8,7 +9,8 @@ import type { MountedFake } from "./upstream";
  * - `model`, `messages` and `max_tokens` required; roles user/assistant (and `system` entries only under
  *   2026-10-21); no empty content; the first non-system turn from the user; every `tool_result` answers a
  *   `tool_use` of the assistant turn just before; sampling parameters refused under 2026-10-21 (the API
- *   version removed them); unknown top-level fields refused (`Extra inputs are not permitted`);
+ *   version removed them); unknown top-level fields refused (`Extra inputs are not permitted`); blocks,
+ *   system blocks and tools checked by type as the API does (anthropic-blocks.ts);
  * - answers a Message JSON, or SSE with Anthropic's event names (message_start, content_block_start,
  *   ping, content_block_delta, content_block_stop, message_delta, message_stop); errors as
  *   `{"type":"error","error":{"type","message"}}`.
@@ -130,6 +132,8 @@ function validate(b: Json, version: string, beta: string[] = []): string | null 
   }
   if (!Array.isArray(b.messages) || b.messages.length === 0)
     return "messages: at least one message is required";
+  const outside = systemAndToolsProblem(b);
+  if (outside) return outside;
   let prevToolUses = new Set<string>();
   let first = true;
   for (const [i, m] of (b.messages as Json[]).entries()) {
@@ -143,6 +147,12 @@ function validate(b: Json, version: string, beta: string[] = []): string | null 
       return `messages.${i}.role: Input should be 'user' or 'assistant'`;
     if (first && m.role !== "user") return "messages: first message must use the user role";
     first = false;
+    if (Array.isArray(m.content)) {
+      for (const [j, blk] of (m.content as unknown[]).entries()) {
+        const p = blockProblem(blk, `messages.${i}.content.${j}`);
+        if (p) return p;
+      }
+    } else if (typeof m.content !== "string") return `messages.${i}.content: Input should be a valid list`;
     const blocks =
       typeof m.content === "string" ? [{ type: "text", text: m.content }] : (m.content as Json[]);
     if (

@@ -1,12 +1,13 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
+import { FakeAnthropic } from "../helpers/anthropic-upstream";
 import { expectError } from "../helpers/errors";
 import { gateway, post } from "../helpers/gateway";
 import { installUpstreams } from "../helpers/upstream";
 
 /**
  * Values of the wrong type where a translator reads a string or an object are a 400 naming the parameter,
- * before anything is sent upstream: never a 500 (`Cannot convert object to primitive value`) nor a 502 that
- * blames the provider.
+ * before anything is sent to a provider that translates: never a 500 (`Cannot convert object to primitive
+ * value`) nor a 502 that blames the provider. A request passed through to Anthropic as it came is checked there.
  */
 const CONFIG = {
   providers: {
@@ -44,11 +45,13 @@ const user = (content: unknown) => ({ role: "user", content });
 
 describe("/v1/messages refuses a wrong-typed value a translator reads", () => {
   const base = { model: "anthropic/claude-sonnet-4-5", max_tokens: 10 };
-  const cases: [string, Record<string, unknown>, string][] = [
+  // [what, body, the gateway's param, Anthropic's path for it (null: the gateway reads it, refused up front)]
+  const cases: [string, Record<string, unknown>, string, string | null][] = [
     [
       "a system block's text",
       { system: [{ type: "text", text: EVIL }], messages: [user("hi")] },
       "system[0].text",
+      "system.0.text.text",
     ],
     [
       "an assistant text block",
@@ -56,6 +59,7 @@ describe("/v1/messages refuses a wrong-typed value a translator reads", () => {
         messages: [user("hi"), { role: "assistant", content: [{ type: "text", text: EVIL }] }, user("again")],
       },
       "messages[1].content[0].text",
+      "messages.1.content.0.text.text",
     ],
     [
       "an image's media_type",
@@ -63,6 +67,7 @@ describe("/v1/messages refuses a wrong-typed value a translator reads", () => {
         messages: [user([{ type: "image", source: { type: "base64", media_type: EVIL, data: "aGk=" } }])],
       },
       "messages[0].content[0].source.media_type",
+      "messages.0.content.0.image.source.base64.media_type",
     ],
     [
       "a tool_result's text",
@@ -74,6 +79,7 @@ describe("/v1/messages refuses a wrong-typed value a translator reads", () => {
         ],
       },
       "messages[2].content[0].content[0].text",
+      "messages.2.content.0.tool_result.content.0.text.text",
     ],
     [
       "a tool_use's input",
@@ -84,23 +90,37 @@ describe("/v1/messages refuses a wrong-typed value a translator reads", () => {
         ],
       },
       "messages[1].content[0].input",
+      "messages.1.content.0.tool_use.input",
     ],
     [
       "a tool's input_schema",
       { messages: [user("hi")], tools: [{ name: "f", input_schema: "x" }] },
       "tools[0].input_schema",
+      null,
     ],
     [
       "a tool_choice without name",
       { messages: [user("hi")], tool_choice: { type: "tool" } },
       "tool_choice.name",
+      null,
     ],
   ];
-  for (const [what, body, param] of cases) {
+  for (const [what, body, param, upstreamPath] of cases) {
     it(`${what} (${param})`, async () => {
       const { g, key, upstreams } = await setup();
-      await expectAnthropic400(await g.fetch("/v1/messages", post({ ...base, ...body }, key)), param);
-      // Also on a route to the mock (OpenAI-wire) provider: the schema, not a translator, refuses it.
+      const claude = upstreams.mount("https://api.anthropic.com", new FakeAnthropic("sk-a"));
+      const res = await g.fetch("/v1/messages", post({ ...base, ...body }, key));
+      if (upstreamPath === null) {
+        // A field the gateway reads itself (tools for routing, tool_choice): refused before anything is sent.
+        await expectAnthropic400(res, param);
+        expect(claude.requests).toHaveLength(0);
+      } else {
+        // Blocks only a translator reads: an Anthropic target gets the request as it came, and its 400 comes
+        // back as Anthropic wrote it.
+        await expectAnthropic400(res, upstreamPath);
+        expect(claude.requests).toHaveLength(1);
+      }
+      // On a route to the mock (OpenAI-wire) provider, translated: the schema, not a translator, refuses it.
       await expectAnthropic400(
         await g.fetch("/v1/messages", post({ ...base, model: "mock/echo", ...body }, key)),
         param,
