@@ -158,7 +158,7 @@ export async function runCall(s: Services, format: InboundFormat, input: CallInp
     route = resolveModel(s.config, body.model);
     assertModelAllowed(input.key, body.model);
     if (input.token) assertTokenModel(input.token, body.model);
-    const staged = s.stages.length > 0;
+    let isLossy: boolean | undefined;
     stageCall = {
       requestId: input.requestId,
       keyId: input.key.id,
@@ -169,9 +169,15 @@ export async function runCall(s: Services, format: InboundFormat, input: CallInp
       body,
       stream,
       headers: input.headers,
-      // Only stages read these; without any, a deferred call's canonical form is not made for them.
-      dropped: staged ? parsed.dropped : [],
-      lossy: staged && lossy(format, route, parsed),
+      // Read by a stage that acts on this call (the cache, when its alias caches): a deferred call's canonical
+      // form is made then, not for every call that passes a stage.
+      get dropped() {
+        return parsed.dropped;
+      },
+      get lossy() {
+        isLossy ??= lossy(format, route, parsed);
+        return isLossy;
+      },
       notes: { cache: "BYPASS", headers: {}, wantsText: false },
     };
     for (const stage of s.stages) {

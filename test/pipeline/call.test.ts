@@ -198,7 +198,7 @@ describe("runCall, without Hono", () => {
 });
 
 describe("runCall with a deferred canonical form (inbound/deferred.ts)", () => {
-  it("never makes it for a call passed through, and makes it once for a call translated", async () => {
+  it("never makes it for a call passed through, past a stage that does not act on it, and makes it once for a call translated", async () => {
     const net = installUpstreams();
     const claude = net.mount("https://api.anthropic.com", new FakeAnthropic("sk-ant-up"));
     const cfgEnv = {
@@ -209,7 +209,20 @@ describe("runCall with a deferred canonical form (inbound/deferred.ts)", () => {
     } as unknown as Env;
     const ctx = createExecutionContext();
     const sink = memorySink();
-    const s: Services = { ...buildServices(cfgEnv, loadConfig(cfgEnv), ctx), record: sink.record };
+    // A stage that acts on no call here (as the cache does for an alias that does not cache).
+    const asked: string[] = [];
+    const watching: Stage = {
+      name: "watching",
+      before: async (call) => {
+        asked.push(call.route.requested);
+        return null;
+      },
+    };
+    const s: Services = {
+      ...buildServices(cfgEnv, loadConfig(cfgEnv), ctx),
+      stages: [watching],
+      record: sink.record,
+    };
     let made = 0;
     // Anthropic's own format, its translation counted.
     const counting: InboundFormat = {
@@ -241,6 +254,7 @@ describe("runCall with a deferred canonical form (inbound/deferred.ts)", () => {
       name: "Read",
     });
     expect(made).toBe(1);
+    expect(asked).toEqual(["claude/claude-sonnet-4-5", "mock/echo"]);
     await waitOnExecutionContext(ctx);
     // Both recorded with what the call knew up front: the client's model.
     expect(sink.records.map((r) => [r.model, r.provider, r.status])).toEqual([
