@@ -1,6 +1,6 @@
 import type { Context } from "hono";
 import { resolveModel } from "../config/resolve";
-import { fromMessagesRequest, messagesRequestSchema } from "../formats/anthropic";
+import { fromMessagesRequest, messagesEnvelopeSchema, messagesRequestSchema } from "../formats/anthropic";
 import type { AppEnv } from "../http/context";
 import { GatewayError } from "../http/errors";
 import { parseBody, readJsonText } from "../http/validate";
@@ -20,7 +20,8 @@ export async function countTokens(c: Context<AppEnv>): Promise<Response> {
   const { text, json } = await readJsonText(c.req.raw);
   // The count takes a messages request without `max_tokens`.
   const withMax = typeof json === "object" && json !== null ? { max_tokens: 1, ...json } : json;
-  const req = parseBody(messagesRequestSchema, withMax);
+  // What the gateway reads; the blocks are the counting target's to check, or checked below for the estimate.
+  const req = parseBody(messagesEnvelopeSchema, withMax);
   const route = resolveModel(c.var.config, req.model);
   assertModelAllowed(c.var.key, req.model);
   if (c.var.token) assertTokenModel(c.var.token, req.model);
@@ -54,6 +55,6 @@ export async function countTokens(c: Context<AppEnv>): Promise<Response> {
       },
     });
   }
-  const { body } = fromMessagesRequest(req);
+  const { body } = fromMessagesRequest(parseBody(messagesRequestSchema, withMax));
   return c.json({ input_tokens: estimateInputTokens(body, 4) }, 200, { [ESTIMATED_HEADER]: "estimated" });
 }

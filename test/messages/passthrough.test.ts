@@ -203,6 +203,31 @@ describe("POST /v1/messages/count_tokens", () => {
     expect(wrong.status).toBe(405);
     expect(await wrong.json()).toMatchObject({ type: "error", error: { type: "invalid_request_error" } });
   });
+
+  it("leaves the blocks to the counting target, and checks them itself for an estimate", async () => {
+    const { g, key, claude } = await setup({
+      models: {
+        agent: { targets: [{ provider: "claude", model: "claude-sonnet-4-5" }] },
+        gpt: { targets: [{ provider: "openai", model: "gpt-4o-mini" }] },
+      },
+    });
+    const bad = (model: string) =>
+      post({ model, messages: [{ role: "user", content: [{ type: "text", text: 5 }] }] }, undefined, {
+        "x-api-key": key,
+        "anthropic-version": "2023-06-01",
+      });
+    const passed = await g.fetch("/v1/messages/count_tokens", bad("agent"));
+    expect(passed.status).toBe(400);
+    expect(((await passed.json()) as { error: { message: string } }).error.message).toContain(
+      "messages.0.content.0.text.text:",
+    );
+    expect(claude.requests).toHaveLength(1);
+    const estimated = await g.fetch("/v1/messages/count_tokens", bad("gpt"));
+    expect(estimated.status).toBe(400);
+    expect(((await estimated.json()) as { error: { message: string } }).error.message).toContain(
+      "messages[0].content[0].text:",
+    );
+  });
 });
 
 /** The key's spend rows' token counts and cost, once the ledger has them. */
