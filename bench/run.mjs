@@ -242,7 +242,7 @@ try {
   };
 
   // A coding agent's request (~200 KB of Anthropic Messages JSON) at 1 connection, the floor and Sluice in turns:
-  // Sluice reads, validates and translates it, then passes the client's bytes on with the model swapped.
+  // Sluice reads it and checks what it reads itself, then passes the client's bytes on with the model swapped.
   const agent = agentBody();
   results.agentLoad = {
     connections: 1,

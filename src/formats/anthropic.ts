@@ -9,7 +9,9 @@ import { type FinishReason, rewriteCanonical, type WireUsage } from "./chunks";
 
 export {
   fromMessagesRequest,
+  type MessagesEnvelope,
   type MessagesRequest,
+  messageBlocksSchema,
   messagesEnvelopeSchema,
   messagesRequestSchema,
 } from "./anthropic-request";

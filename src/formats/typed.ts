@@ -35,14 +35,16 @@ export function byType(known: Record<string, z.ZodType>) {
   return z
     .custom<Tagged>()
     .superRefine((value, ctx) => {
-      if (!isTagged(value)) {
-        for (const issue of tagged.safeParse(value).error?.issues ?? []) ctx.addIssue({ ...issue });
-        return;
-      }
-      const schema = known[value.type];
-      if (!schema) return;
-      const result = schema.safeParse(value);
-      if (!result.success) for (const issue of result.error.issues) ctx.addIssue({ ...issue });
+      const schema = isTagged(value) ? known[value.type] : tagged;
+      if (schema) addIssues(ctx, schema, value);
     })
     .meta(taggedJsonSchema);
+}
+
+/**
+ * Adds `schema`'s issues with `value`, if any, to a refinement's context, at their own paths: a value checked
+ * by a plain test first, and by zod only where it fails, gets zod's words for what is wrong.
+ */
+export function addIssues(ctx: z.RefinementCtx, schema: z.ZodType, value: unknown): void {
+  for (const issue of schema.safeParse(value).error?.issues ?? []) ctx.addIssue({ ...issue });
 }

@@ -1,7 +1,8 @@
 import {
   fromMessagesRequest,
+  type MessagesEnvelope,
+  messageBlocksSchema,
   messagesEnvelopeSchema,
-  messagesRequestSchema,
   toAnthropicMessage,
   toAnthropicStream,
 } from "../formats/anthropic";
@@ -9,6 +10,15 @@ import { parseBody } from "../http/validate";
 import { anthropicUsage, canonicalOfMessage, watchAnthropicStream } from "./anthropic-wire";
 import { deferredCall } from "./deferred";
 import type { InboundFormat, ParsedCall } from "./types";
+
+/**
+ * A request whose envelope passed (messagesEnvelopeSchema) in the canonical form: its blocks checked (a 400
+ * naming the field), then translated. `json` is the client's body the envelope was read from.
+ */
+export function translatedRequest(req: MessagesEnvelope, json: unknown) {
+  const { messages, system } = parseBody(messageBlocksSchema, json);
+  return fromMessagesRequest({ ...req, messages, system });
+}
 
 const VERSIONS = new Set(["2023-06-01", "2026-10-21"]);
 
@@ -33,7 +43,7 @@ export const anthropicMessages: InboundFormat = {
     // read (a passthrough to an Anthropic target never reads it: the request goes as it came).
     const req = parseBody(messagesEnvelopeSchema, json);
     const known = { model: req.model, user: req.metadata?.user_id || undefined, stream: req.stream === true };
-    return deferredCall(known, () => fromMessagesRequest(parseBody(messagesRequestSchema, json)));
+    return deferredCall(known, () => translatedRequest(req, json));
   },
   answer: (canonical, headers) =>
     JSON.stringify(toAnthropicMessage(JSON.parse(canonical) as Record<string, unknown>, versionOf(headers))),

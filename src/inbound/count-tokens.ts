@@ -1,12 +1,13 @@
 import type { Context } from "hono";
 import { resolveModel } from "../config/resolve";
-import { fromMessagesRequest, messagesEnvelopeSchema, messagesRequestSchema } from "../formats/anthropic";
+import { messagesEnvelopeSchema } from "../formats/anthropic";
 import type { AppEnv } from "../http/context";
 import { GatewayError } from "../http/errors";
 import { parseBody, readJsonText } from "../http/validate";
 import { assertModelAllowed, assertTokenModel } from "../keys/allow";
 import { estimateInputTokens } from "../limits/estimate";
 import { adapterFor } from "../providers";
+import { translatedRequest } from "./anthropic-messages";
 
 /** Response header saying the count is the gateway's estimate (no target counts Anthropic tokens). */
 export const ESTIMATED_HEADER = "x-sluice-token-count";
@@ -55,6 +56,6 @@ export async function countTokens(c: Context<AppEnv>): Promise<Response> {
       },
     });
   }
-  const { body } = fromMessagesRequest(parseBody(messagesRequestSchema, withMax));
+  const { body } = translatedRequest(req, withMax);
   return c.json({ input_tokens: estimateInputTokens(body, 4) }, 200, { [ESTIMATED_HEADER]: "estimated" });
 }

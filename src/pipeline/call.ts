@@ -158,7 +158,6 @@ export async function runCall(s: Services, format: InboundFormat, input: CallInp
     route = resolveModel(s.config, body.model);
     assertModelAllowed(input.key, body.model);
     if (input.token) assertTokenModel(input.token, body.model);
-    let isLossy: boolean | undefined;
     stageCall = {
       requestId: input.requestId,
       keyId: input.key.id,
@@ -175,8 +174,7 @@ export async function runCall(s: Services, format: InboundFormat, input: CallInp
         return parsed.dropped;
       },
       get lossy() {
-        isLossy ??= lossy(format, route, parsed);
-        return isLossy;
+        return lossy(format, route, parsed);
       },
       notes: { cache: "BYPASS", headers: {}, wantsText: false },
     };
