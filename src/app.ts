@@ -1,10 +1,10 @@
 import { Hono } from "hono";
-import { adminAuth, keyAuth } from "./http/auth";
+import { answerError, shapeOf } from "./http/answer-error";
+import { adminAuth, clientAuth } from "./http/auth";
 import type { AppEnv } from "./http/context";
-import { cors } from "./http/cors";
 import { errorResponse, GatewayError } from "./http/errors";
-import { init, limitBody, requestId } from "./http/middleware";
-import { FORMATS, formatOf } from "./inbound";
+import { gate } from "./http/middleware";
+import { FORMATS } from "./inbound";
 import { openapi } from "./openapi/route";
 import { adminCache } from "./routes/admin-cache";
 import { adminHealth } from "./routes/admin-health";
@@ -20,14 +20,11 @@ import { responses } from "./routes/responses";
 import { adminSpend, keySpend } from "./routes/spend";
 import { tokens } from "./routes/tokens";
 
-/** The error shape of a path: its inbound format's (Anthropic's under `/v1/messages`), else OpenAI's. */
-const shapeOf = (path: string) => formatOf(path)?.errorShape ?? "openai";
-
 /** Builds the app: middleware order and route registration, nothing else. */
 export function createApp() {
   const app = new Hono<AppEnv>();
-  app.use(requestId, init, limitBody);
-  app.use("/v1/*", cors, keyAuth);
+  app.use(gate);
+  app.use("/v1/*", clientAuth);
   app.use("/admin/*", adminAuth);
 
   app.route("/", health);
@@ -70,12 +67,6 @@ export function createApp() {
       shapeOf(c.req.path),
     ),
   );
-  app.onError((err, c) => {
-    if (!(err instanceof GatewayError))
-      console.error(
-        JSON.stringify({ event: "sluice.error", requestId: c.var.requestId, error: String(err) }),
-      );
-    return errorResponse(err, {}, shapeOf(c.req.path));
-  });
+  app.onError(answerError);
   return app;
 }

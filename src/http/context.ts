@@ -13,7 +13,7 @@ export interface AppEnv {
     /** The client's `x-request-id` (when sane): echoed and stored, never used as a key. */
     clientRequestId: string | null;
     config: GatewayConfig;
-    /** The request's services (bindings, config, spend sink, stages), built once by `init`. */
+    /** The request's services (bindings, config, spend sink, stages), built by `gate` (http/middleware.ts). */
     services: Services;
     key: KeyRecord;
     /** The browser token the request came with (its parent key is `key`); null for a key. */

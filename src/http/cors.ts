@@ -1,5 +1,6 @@
-import { createMiddleware } from "hono/factory";
+import type { Context } from "hono";
 import type { KeyStore } from "../keys/store";
+import { answerError } from "./answer-error";
 import type { AppEnv } from "./context";
 import { GatewayError } from "./errors";
 
@@ -39,14 +40,18 @@ export function forgetOrigins(): void {
 }
 
 /**
- * CORS for `/v1/*`. A preflight is answered (204, the exact origin echoed) only for an origin some active key
- * allows, and refused with 403 otherwise. Other answers carry `Access-Control-Allow-Origin` for such origins,
- * errors included, so a page can read why it was refused; whether this credential may be used from that
- * origin is decided by key authentication (`origin_not_allowed`). No cookies are involved: no credentials mode.
+ * CORS for `/v1/*`, around `inner` (key authentication and the route), for a request with an `Origin` header.
+ * A preflight is answered (204, the exact origin echoed) only for an origin some active key allows, and
+ * refused with 403 otherwise. Other answers carry `Access-Control-Allow-Origin` for such origins, errors
+ * included (a refusal by `inner` is written here, `answerError`), so a page can read why it was refused;
+ * whether this credential may be used from that origin is decided by key authentication
+ * (`origin_not_allowed`). No cookies are involved: no credentials mode.
  */
-export const cors = createMiddleware<AppEnv>(async (c, next) => {
-  const origin = c.req.header("origin");
-  if (!origin) return next();
+export async function withCors(
+  c: Context<AppEnv>,
+  origin: string,
+  inner: () => Promise<void>,
+): Promise<Response | undefined> {
   const ttl = c.var.config.keys.cacheTtlSeconds * 1000;
   const allowed = (await allowedOrigins(c.var.services.keys, ttl)).has(origin);
   if (c.req.method === "OPTIONS") {
@@ -65,10 +70,15 @@ export const cors = createMiddleware<AppEnv>(async (c, next) => {
       },
     });
   }
-  await next();
+  try {
+    await inner();
+  } catch (err) {
+    c.res = answerError(err, c);
+  }
   if (allowed) {
     c.res.headers.set("access-control-allow-origin", origin);
     c.res.headers.set("access-control-expose-headers", EXPOSED);
     c.res.headers.append("vary", "Origin");
   }
-});
+  return undefined;
+}

@@ -1,7 +1,7 @@
 import { Hono } from "hono";
 import type { AppEnv } from "../http/context";
 
-/** `GET /healthz` — 200 when the environment and config are valid (the init middleware has checked both). */
+/** `GET /healthz` — 200 when the environment and config are valid (the gate middleware has checked both). */
 export const health = new Hono<AppEnv>().get("/healthz", (c) =>
   c.json({
     ok: true,

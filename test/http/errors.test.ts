@@ -171,7 +171,12 @@ describe("bodies over limits.maxBodyBytes are refused with 413", () => {
     const { g, key } = await setup(undefined, config);
     const text = JSON.stringify(big());
     const init = post(text, key, { "content-length": String(new TextEncoder().encode(text).length) });
-    const body = await expectError(await g.fetch(CHAT, init), 413, "request_too_large");
+    const res = await g.fetch(CHAT, init);
+    // Refused before any route ran, it still carries the request's ids and nosniff.
+    expect(res.headers.get("x-sluice-request-id")).toMatch(/^req_[0-9a-f]{32}$/);
+    expect(res.headers.get("x-request-id")).toBe(res.headers.get("x-sluice-request-id"));
+    expect(res.headers.get("x-content-type-options")).toBe("nosniff");
+    const body = await expectError(res, 413, "request_too_large");
     expect(body.error.message).toContain("2048");
   });
 
@@ -192,7 +197,9 @@ describe("bodies over limits.maxBodyBytes are refused with 413", () => {
       headers: { "content-type": "application/json", authorization: `Bearer ${key}` },
     });
     expect(req.headers.get("content-length")).toBeNull();
-    await expectError(await g.fetch(CHAT, req), 413, "request_too_large");
+    const res = await g.fetch(CHAT, req);
+    expect(res.headers.get("x-sluice-request-id")).toMatch(/^req_[0-9a-f]{32}$/);
+    await expectError(res, 413, "request_too_large");
   });
 
   it("still accepts a body under the limit, streamed or not", async () => {

@@ -1,6 +1,6 @@
 import { env } from "cloudflare:test";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { newRequestId } from "../../src/http/middleware";
+import { newRequestId } from "../../src/http/ids";
 import { expectError } from "../helpers/errors";
 import { ADMIN_TOKEN, type Gateway, gateway, post } from "../helpers/gateway";
 import { flushSpend, rowsOf } from "../spend/ledger-helpers";
