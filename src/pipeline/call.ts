@@ -2,6 +2,7 @@ import { replayStream, StreamAssembler } from "../cache/entry";
 import { type Route, resolveModel } from "../config/resolve";
 import { fromOpenAIUsage, type Usage } from "../formats/usage";
 import { GatewayError } from "../http/errors";
+import { idHeaders } from "../http/ids";
 import type { InboundFormat, ParsedCall } from "../inbound/types";
 import { assertModelAllowed, assertTokenModel } from "../keys/allow";
 import { estimateInputTokens } from "../limits/estimate";
@@ -79,6 +80,46 @@ function lossy(format: InboundFormat, route: Route, parsed: ParsedCall): boolean
 }
 
 /**
+ * What a stage sees of the call (stage.ts). A class: getters on an object literal are defined anew for every
+ * call. `dropped` and `lossy` are read by a stage that acts on this call (the cache, when its alias caches): a
+ * deferred call's canonical form is made then, not for every call that passes a stage.
+ */
+class CallForStages implements StageCall {
+  readonly requestId: string;
+  readonly keyId: string;
+  readonly team: string | null;
+  readonly op: StageCall["op"];
+  readonly body: Record<string, unknown>;
+  readonly stream: boolean;
+  readonly headers: Headers;
+  readonly notes: StageCall["notes"] = { cache: "BYPASS", headers: {}, wantsText: false };
+
+  constructor(
+    private readonly format: InboundFormat,
+    input: CallInput,
+    private readonly parsed: ParsedCall,
+    readonly route: Route,
+    readonly endUser: string | null,
+  ) {
+    this.requestId = input.requestId;
+    this.keyId = input.key.id;
+    this.team = input.key.team;
+    this.op = format.op;
+    this.body = parsed.body;
+    this.stream = parsed.stream;
+    this.headers = input.headers;
+  }
+
+  get dropped(): readonly string[] {
+    return this.parsed.dropped;
+  }
+
+  get lossy(): boolean {
+    return lossy(this.format, this.route, this.parsed);
+  }
+}
+
+/**
  * The pipeline: one proxied call from the authenticated key to the settled record, in the client's format.
  * parse (format) → resolve → allow → stages' `before` → limits (reserve) → upstream (retries, fallbacks, the
  * answer checked) → the answer in the client's format (a stream watched for usage) → stages' `after`, settle
@@ -141,11 +182,11 @@ export async function runCall(s: Services, format: InboundFormat, input: CallInp
     if (stream) {
       const replayed = watchChatStream(replayStream(answer.text), !format.wantsUsageChunk(parsed));
       return new Response(format.stream(replayed.body, input.headers), {
-        headers: { ...SSE_HEADERS, ...answer.headers },
+        headers: { ...SSE_HEADERS, ...idHeaders(input), ...answer.headers },
       });
     }
     return new Response(format.answer(answer.text, input.headers), {
-      headers: { "content-type": "application/json", ...answer.headers },
+      headers: { "content-type": "application/json", ...idHeaders(input), ...answer.headers },
     });
   };
 
@@ -158,26 +199,7 @@ export async function runCall(s: Services, format: InboundFormat, input: CallInp
     route = resolveModel(s.config, body.model);
     assertModelAllowed(input.key, body.model);
     if (input.token) assertTokenModel(input.token, body.model);
-    stageCall = {
-      requestId: input.requestId,
-      keyId: input.key.id,
-      team: input.key.team,
-      endUser: base.endUser,
-      op: format.op,
-      route,
-      body,
-      stream,
-      headers: input.headers,
-      // Read by a stage that acts on this call (the cache, when its alias caches): a deferred call's canonical
-      // form is made then, not for every call that passes a stage.
-      get dropped() {
-        return parsed.dropped;
-      },
-      get lossy() {
-        return lossy(format, route, parsed);
-      },
-      notes: { cache: "BYPASS", headers: {}, wantsText: false },
-    };
+    stageCall = new CallForStages(format, input, parsed, route, base.endUser);
     for (const stage of s.stages) {
       const answer = await stage.before?.(stageCall);
       if (answer) return answered(answer);
@@ -209,7 +231,9 @@ export async function runCall(s: Services, format: InboundFormat, input: CallInp
   const ttfbMs = Date.now() - started;
   const call = stageCall;
   base.cache = call.notes.cache;
+  // The answer's headers, the id headers among them (idHeaders: built in, not set on the answer afterwards).
   const headers: Record<string, string> = {
+    ...idHeaders(input),
     "x-sluice-provider": up.target.providerName,
     "x-sluice-model": up.target.model,
     "x-sluice-cache": call.notes.cache,
@@ -302,7 +326,7 @@ export async function runCall(s: Services, format: InboundFormat, input: CallInp
         return o;
       }),
     );
-    return new Response(watched.body, { headers: { ...SSE_HEADERS, ...headers } });
+    return new Response(watched.body, { headers: Object.assign(headers, SSE_HEADERS) });
   }
   if (wire && up.read) {
     const usage = wire.usage(up.read.json);
@@ -311,7 +335,8 @@ export async function runCall(s: Services, format: InboundFormat, input: CallInp
     const canonical = call.notes.wantsText ? wire.canonical(up.read.json) : null;
     wire.answered?.(input.headers, up.read.json, up.target.providerName);
     settleNow({ usage, completed: true, streamedChars: 0, error: null, text: canonical });
-    return new Response(up.read.text, { headers: { "content-type": "application/json", ...headers } });
+    headers["content-type"] = "application/json";
+    return new Response(up.read.text, { headers });
   }
   if (up.held) {
     // A stream (answer.ts held it until its first content event; relayed from there).
@@ -330,7 +355,7 @@ export async function runCall(s: Services, format: InboundFormat, input: CallInp
       }),
     );
     return new Response(format.stream(watched.body, input.headers), {
-      headers: { ...SSE_HEADERS, ...headers },
+      headers: Object.assign(headers, SSE_HEADERS),
     });
   }
   const { text, json } = up.read;
@@ -338,9 +363,8 @@ export async function runCall(s: Services, format: InboundFormat, input: CallInp
   const usd = cost(usage);
   if (usd !== null) headers["x-sluice-cost-usd"] = formatUsd(usd);
   settleNow({ usage, completed: true, streamedChars: 0, error: null, text });
-  return new Response(format.answer(text, input.headers), {
-    headers: { "content-type": "application/json", ...headers },
-  });
+  headers["content-type"] = "application/json";
+  return new Response(format.answer(text, input.headers), { headers });
 }
 
 type Outcome = StreamOutcome & { text: string | null };
