@@ -17,7 +17,7 @@ import type { Stage } from "./stage";
 import { DEFAULT_DEPS, type UpstreamDeps } from "./upstream";
 
 /**
- * What the pipeline needs from the world, built once per request by `init` (or by a test or a background job):
+ * What the pipeline needs from the world, built for each request by `gate` (or by a test or a background job) from parts shared per isolate:
  * the bindings and config, a way to run work off the response path, the spend sink, the stages and the stores.
  */
 export interface Services {
@@ -40,34 +40,44 @@ export interface Services {
   upstream: UpstreamDeps;
 }
 
-/** What depends on the bindings alone, built once per env object (per isolate) rather than per request. */
-const bound = new WeakMap<Env, Pick<Services, "limiters" | "keys" | "teams">>();
+/** The services that depend on the bindings and config alone: all but the request's `waitUntil` and upstream. */
+type Shared = Omit<Services, "waitUntil" | "upstream">;
 
-/** The request's services from its bindings, config and execution context. */
+/** The shared services per env object (per isolate) and the config they were built for. */
+const shared = new WeakMap<Env, { config: GatewayConfig; services: Shared }>();
+
+/** The services of an env and config, built once (tests run gateways with different configs side by side). */
+function sharedServices(env: Env, config: GatewayConfig): Shared {
+  const known = shared.get(env);
+  if (known?.config === config) return known.services;
+  const cache = cacheFor(env, config);
+  const services: Shared = {
+    env,
+    config,
+    record: bufferSink(env, config).record,
+    stages: cache ? [cache.stage] : [],
+    cache,
+    limiters: durableObjectLimiters(env.LIMITS),
+    keys: new KeyStore(env.DB),
+    teams: new TeamStore(env.DB),
+  };
+  shared.set(env, { config, services });
+  return services;
+}
+
+/**
+ * The request's services from its bindings, config and execution context: the shared ones (sharedServices),
+ * the request's `waitUntil`, and how its calls go upstream (the breakers keep the isolate alive through it).
+ */
 export function buildServices(
   env: Env,
   config: GatewayConfig,
   ctx: Pick<ExecutionContext, "waitUntil">,
 ): Services {
-  let stores = bound.get(env);
-  if (!stores) {
-    stores = {
-      limiters: durableObjectLimiters(env.LIMITS),
-      keys: new KeyStore(env.DB),
-      teams: new TeamStore(env.DB),
-    };
-    bound.set(env, stores);
-  }
-  const cache = cacheFor(env, config);
   const waitUntil = (work: Promise<unknown>) => ctx.waitUntil(work);
   return {
-    env,
-    config,
+    ...sharedServices(env, config),
     waitUntil,
-    record: bufferSink(env, config).record,
-    stages: stagesOf(cache),
-    cache,
-    ...stores,
     upstream: new RequestUpstream(env, config, waitUntil),
   };
 }
@@ -131,18 +141,4 @@ function ownFacts(body: Record<string, unknown>): RequestFacts {
     format: "chat",
     body,
   };
-}
-
-const NO_STAGES: readonly Stage[] = [];
-const stageLists = new WeakMap<Cache, readonly Stage[]>();
-
-/** The stages of a deployment: the response cache when an alias caches. */
-function stagesOf(cache: Cache | null): readonly Stage[] {
-  if (!cache) return NO_STAGES;
-  let list = stageLists.get(cache);
-  if (!list) {
-    list = [cache.stage];
-    stageLists.set(cache, list);
-  }
-  return list;
 }
