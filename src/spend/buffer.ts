@@ -1,5 +1,5 @@
 import { DurableObject } from "cloudflare:workers";
-import { pruneRows, rowArrays, writeRowArrays } from "./ledger";
+import { pruneRows, type RowArray, rowArrays, writeRowArrays } from "./ledger";
 import type { SpendRow } from "./row";
 
 /** Delay between the first buffered row and its flush: rows arriving meanwhile go in the same transaction. */
@@ -65,9 +65,18 @@ export class SpendBuffer extends DurableObject<BufferEnv> {
    * Buffers spend rows durably — as one stored row, or a few when the batch outgrows a flush or a D1 statement
    * (rowArrays) — and makes sure a flush is scheduled.
    */
-  async recordAll(rows: SpendRow[], settings: BufferSettings): Promise<void> {
+  recordAll(rows: SpendRow[], settings: BufferSettings): Promise<void> {
+    return this.recordArrays(rowArrays(rows, ROWS_PER_FLUSH), settings);
+  }
+
+  /**
+   * Buffers spend rows already in their stored form (rowArrays: JSON array texts, as the Worker's sink sends
+   * them — one string over the RPC rather than every row's fields cloned, then stringified here), each as one
+   * stored row, and makes sure a flush is scheduled.
+   */
+  async recordArrays(arrays: readonly RowArray[], settings: BufferSettings): Promise<void> {
     const sql = this.ctx.storage.sql;
-    for (const a of rowArrays(rows, ROWS_PER_FLUSH)) {
+    for (const a of arrays) {
       sql.exec("INSERT INTO pending (row, n) VALUES (?, ?)", a.json, a.rows);
     }
     this.retentionDays = settings.retentionDays;

@@ -1,6 +1,6 @@
 import { env } from "cloudflare:test";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import type { SpendRow } from "../../src/spend/row";
+import type { RowArray } from "../../src/spend/ledger";
 import { gateway, post } from "../helpers/gateway";
 import { flushSpend, newKey, rowsOf } from "./ledger-helpers";
 
@@ -8,16 +8,22 @@ afterEach(() => {
   vi.restoreAllMocks();
 });
 
-/** The real SPEND namespace, recording how many rows each `recordAll` RPC carried. */
+/** The real SPEND namespace, recording how many rows each `recordArrays` RPC carried (counted in its JSON). */
 function countingSpend(sizes: number[]) {
   return {
     idFromName: (name: string) => env.SPEND.idFromName(name),
     get: (id: DurableObjectId) => {
       const stub = env.SPEND.get(id);
       return {
-        recordAll: (rows: SpendRow[], settings: { retentionDays: number }) => {
-          sizes.push(rows.length);
-          return stub.recordAll(rows, settings);
+        recordArrays: (arrays: RowArray[], settings: { retentionDays: number }) => {
+          let rows = 0;
+          for (const a of arrays) {
+            const parsed = JSON.parse(a.json) as unknown[];
+            expect(parsed).toHaveLength(a.rows);
+            rows += parsed.length;
+          }
+          sizes.push(rows);
+          return stub.recordArrays(arrays, settings);
         },
       };
     },

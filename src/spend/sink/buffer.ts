@@ -1,5 +1,7 @@
 import type { GatewayConfig } from "../../config/schema";
 import type { Env } from "../../env";
+import { ROWS_PER_FLUSH } from "../buffer";
+import { rowArrays } from "../ledger";
 import type { CallRecord } from "../record";
 import { type SpendRow, toSpendRow } from "../row";
 import type { SpendSink } from "./interface";
@@ -19,7 +21,7 @@ const open = new WeakMap<object, Batch>();
  * The spend sink over the ledger's SpendBuffer Durable Objects. A record (call it inside `waitUntil`) goes: a
  * structured log line (visible in `wrangler tail`) if `spend.logCalls` asks for one, then the row joins this
  * isolate's open batch. The request that opened a batch sends it after `spend.batchWindowMs` (or when it is
- * full) in one RPC to a random SpendBuffer shard, retried on other shards; its promise settles with that send,
+ * full) in one RPC to a random SpendBuffer shard (the rows as JSON array text, the form the buffer stores), retried on other shards; its promise settles with that send,
  * so its `waitUntil` keeps the isolate alive until every row of the batch is durable. A row that joins an open
  * batch returns null, nothing to wait for: awaiting another request's promise would tie this request to that
  * one's I/O, which workerd refuses (its continuations are cancelled, and a request left waiting on nothing of
@@ -55,9 +57,11 @@ function recordCall(env: Env, cfg: GatewayConfig, rec: CallRecord): Promise<void
 async function send(env: Env, cfg: GatewayConfig, rows: SpendRow[]): Promise<void> {
   const settings = { retentionDays: cfg.spend.retentionDays };
   let shard = Math.floor(Math.random() * cfg.spend.shards);
+  // In the form the buffer stores them: stringified once, here, and one string per array over the RPC.
+  const arrays = rowArrays(rows, ROWS_PER_FLUSH);
   for (let attempt = 1; ; attempt++) {
     try {
-      await env.SPEND.get(env.SPEND.idFromName(`spend:${shard}`)).recordAll(rows, settings);
+      await env.SPEND.get(env.SPEND.idFromName(`spend:${shard}`)).recordArrays(arrays, settings);
       return;
     } catch (err) {
       if (attempt >= ATTEMPTS) {
