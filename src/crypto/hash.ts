@@ -1,10 +1,14 @@
 const HEX = Array.from({ length: 256 }, (_, b) => b.toString(16).padStart(2, "0"));
 const encoder = new TextEncoder();
 
-/** Bytes as lowercase hex, two characters each. */
+/** `Uint8Array.prototype.toHex` (ES2026): workerd has it; Node 20 (scripts, the node tests) does not. */
+const nativeHex = (Uint8Array.prototype as { toHex?: (this: Uint8Array) => string }).toHex;
+
+/** Bytes as lowercase hex, two characters each (natively where the runtime can: one string, no joins). */
 export function toHex(bytes: Uint8Array): string {
+  if (nativeHex) return nativeHex.call(bytes);
   let hex = "";
-  for (const b of bytes) hex += HEX[b];
+  for (let i = 0; i < bytes.length; i++) hex += HEX[bytes[i] as number];
   return hex;
 }
 

@@ -86,7 +86,6 @@ export async function callUpstream(
   let tries = 0;
   let open = 0;
   const deadlineAt = request.deadlineAt ?? Number.POSITIVE_INFINITY;
-  const retryOn = new Set(route.retry.on);
   const pastDeadline = () =>
     new GatewayError(
       "upstream_timeout",
@@ -119,7 +118,11 @@ export async function callUpstream(
       // clear costs less than a timeout signal and its listener, and a cleared timer never fires). The attempt's
       // `finally` clears the last one, however the attempt ends.
       let timer: ReturnType<typeof setTimeout> | undefined;
-      const disarm = () => clearTimeout(timer);
+      const disarm = () => {
+        if (timer === undefined) return;
+        clearTimeout(timer);
+        timer = undefined;
+      };
       /** Sets the attempt's limit to `ms`, or to what is left of the deadline if that is sooner. */
       const arm = (kind: Limit, ms: number) => {
         const left = deadlineAt - deps.now();
@@ -157,11 +160,11 @@ export async function callUpstream(
         last = fromUpstream(res, await adapter.readError(res), target);
         clientSignal.removeEventListener("abort", onClientAbort);
         // A request the upstream refuses as wrong says nothing against the upstream's health.
-        failed = retryOn.has(res.status) || res.status >= 500;
+        failed = route.retry.on.includes(res.status) || res.status >= 500;
         breaker?.port.report(target.id, breaker.settings, !failed);
         deps.observe(target.id, { ttfbMs, ok: !failed, code: last.wireCode });
         if (FINAL.has(res.status)) throw last;
-        if (!retryOn.has(res.status)) break;
+        if (!route.retry.on.includes(res.status)) break;
       } catch (e) {
         clientSignal.removeEventListener("abort", onClientAbort);
         if (last && e === last) throw withRetries(last, tries - 1);
