@@ -8,7 +8,7 @@ const nativeHex = (Uint8Array.prototype as { toHex?: (this: Uint8Array) => strin
 export function toHex(bytes: Uint8Array): string {
   if (nativeHex) return nativeHex.call(bytes);
   let hex = "";
-  for (let i = 0; i < bytes.length; i++) hex += HEX[bytes[i] as number];
+  for (const b of bytes) hex += HEX[b];
   return hex;
 }
 

@@ -35,8 +35,6 @@ export function idHeaders(ids: RequestIds): Record<string, string> {
 export function stampIds(res: Response, ids: RequestIds): Response {
   const h = res.headers;
   if (h.has("x-sluice-request-id")) return res;
-  h.set("x-request-id", ids.clientRequestId ?? ids.requestId);
-  h.set("x-sluice-request-id", ids.requestId);
-  h.set("x-content-type-options", "nosniff");
+  for (const [name, value] of Object.entries(idHeaders(ids))) h.set(name, value);
   return res;
 }

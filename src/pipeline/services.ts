@@ -17,8 +17,9 @@ import type { Stage } from "./stage";
 import { DEFAULT_DEPS, type UpstreamDeps } from "./upstream";
 
 /**
- * What the pipeline needs from the world, built for each request by `gate` (or by a test or a background job) from parts shared per isolate:
- * the bindings and config, a way to run work off the response path, the spend sink, the stages and the stores.
+ * What the pipeline needs from the world, built for each request by `gate` (or by a test or a background job)
+ * from parts shared per isolate: the bindings and config, a way to run work off the response path, the spend
+ * sink, the stages and the stores.
  */
 export interface Services {
   env: Env;
