@@ -1,7 +1,31 @@
 // The bench's Sluice: the production bundle served like `npm run serve` (fresh local D1 under `persist`), and
 // the requests the bench scripts send it.
 import { randomBytes } from "node:crypto";
-import { startGateway } from "../scripts/serve-lib.mjs";
+import path from "node:path";
+import { ROOT, serveWorker, startGateway, wranglerWorkerOptions } from "../scripts/serve-lib.mjs";
+
+/**
+ * A plain Worker script (the floor, bench/passthrough.js, unless `script` names another) served with
+ * wrangler.toml's compatibility settings and the binding UPSTREAM_URL = `upstreamUrl`, plus any other Worker
+ * options in `options` (storage bindings) and local state under `persist`. Resolves like serveWorker.
+ */
+export function startPlainWorker(
+  upstreamUrl,
+  { script = path.join(ROOT, "bench/passthrough.js"), persist, options } = {},
+) {
+  const { compatibilityDate, compatibilityFlags } = wranglerWorkerOptions();
+  return serveWorker({
+    script,
+    persist,
+    workerOptions: {
+      compatibilityDate,
+      compatibilityFlags,
+      bindings: { UPSTREAM_URL: upstreamUrl },
+      ...options,
+    },
+    quiet: true,
+  });
+}
 
 /** Gateway config with the upstream at `url` as an OpenAI-compatible provider `up` and an Anthropic one `anth`, their models priced. */
 export const singleUpstream = (url) => ({
@@ -62,7 +86,7 @@ export function agentBody({ model = "anth/claude-bench", bytes = 200_000 } = {})
  * Serves Sluice's bundle `script` with `config` and a random admin token. Resolves like `startGateway`, plus
  * `createKey(settings)`: a key made through the admin API, its secret.
  */
-export async function startBenchGateway({ script, persist, config, inspectorPort }) {
+export async function startBenchGateway({ script, persist, config, inspectorPort, toml }) {
   const adminToken = randomBytes(24).toString("hex");
   const gateway = await startGateway({
     port: 0,
@@ -71,6 +95,7 @@ export async function startBenchGateway({ script, persist, config, inspectorPort
     vars: { ADMIN_TOKEN: adminToken, GATEWAY_CONFIG: JSON.stringify(config) },
     quiet: true,
     inspectorPort,
+    toml,
   });
   const createKey = async (settings = {}) => {
     const created = await fetch(`${gateway.url}/admin/keys`, {

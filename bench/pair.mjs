@@ -6,17 +6,18 @@
 // median over rounds of its CPU per request and p50, and of their difference from the floor in the same round,
 // and its throughput as a share of the floor's. Two identical builds differ by about ±0.04 ms of CPU here.
 // A target is a git revision (`--ref HEAD~1`: built from a temporary worktree), a directory holding a built
-// bundle (index.js, as scripts/serve-lib.mjs's `build` writes it), or a plain Worker script (*.js: served like
+// bundle (index.js, as scripts/serve-lib.mjs's `build` writes it; served with the wrangler.toml beside it if there
+// is one, as --ref builds keep their tree's, else this checkout's), or a plain Worker script (*.js: served like
 // the floor, with only an UPSTREAM_URL binding, for a skeleton of some cost). With no target: the working tree.
 // `--ref 3754eef --ref HEAD` compares a commit before a change with the one after.
 // Flags: --connections N (default 10), --seconds N (per window, default 2), --rounds N (default 8), --stream.
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, rmSync, symlinkSync } from "node:fs";
+import { copyFileSync, existsSync, mkdtempSync, rmSync, symlinkSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
-import { build, ROOT, serveWorker, wranglerWorkerOptions } from "../scripts/serve-lib.mjs";
-import { chatBody, singleUpstream, startBenchGateway } from "./gateway.mjs";
+import { build, ROOT } from "../scripts/serve-lib.mjs";
+import { chatBody, singleUpstream, startBenchGateway, startPlainWorker } from "./gateway.mjs";
 import { load } from "./load.mjs";
 import { startUpstream } from "./upstream.mjs";
 
@@ -61,28 +62,27 @@ async function buildRef(ref, i) {
   worktrees.push(tree);
   symlinkSync(path.join(ROOT, "node_modules"), path.join(tree, "node_modules"));
   const { build: buildTree } = await import(path.join(tree, "scripts/serve-lib.mjs"));
-  return path.dirname(await buildTree(path.join(tmp, `ref${i}`), { quiet: true }));
+  return withToml(path.dirname(await buildTree(path.join(tmp, `ref${i}`), { quiet: true })), tree);
+}
+
+/** Keeps the wrangler.toml of the tree a bundle was built from beside it: its compatibility flags serve it. */
+function withToml(dir, tree) {
+  copyFileSync(path.join(tree, "wrangler.toml"), path.join(dir, "wrangler.toml"));
+  return dir;
 }
 
 const builds = [];
 for (const [i, ref] of values.ref.entries()) builds.push({ name: ref, dir: await buildRef(ref, i) });
 for (const p of positionals) builds.push({ name: path.basename(p), dir: path.resolve(p) });
 if (builds.length === 0) {
-  builds.push({ name: "tree", dir: path.dirname(await build(path.join(tmp, "tree"), { quiet: true })) });
+  builds.push({
+    name: "tree",
+    dir: withToml(path.dirname(await build(path.join(tmp, "tree"), { quiet: true })), ROOT),
+  });
 }
 
 const upstream = await startUpstream({ ttfbMs: 0, chunkGapMs: values.stream ? 2 : 0 });
-const { compatibilityDate, compatibilityFlags } = wranglerWorkerOptions();
-const plainWorker = (script) =>
-  serveWorker({
-    script,
-    workerOptions: {
-      compatibilityDate,
-      compatibilityFlags,
-      bindings: { UPSTREAM_URL: `${upstream.url}/chat/completions` },
-    },
-    quiet: true,
-  });
+const plainWorker = (script) => startPlainWorker(`${upstream.url}/chat/completions`, { script });
 const stops = [];
 const targets = [];
 try {
@@ -101,6 +101,8 @@ try {
       script: path.join(b.dir, "index.js"),
       persist: path.join(tmp, `state${i}`),
       config: singleUpstream(upstream.url),
+      // A directory built elsewhere may hold its tree's wrangler.toml (withToml); else this checkout's.
+      toml: existsSync(path.join(b.dir, "wrangler.toml")) ? path.join(b.dir, "wrangler.toml") : undefined,
     });
     stops.push(g.stop);
     const key = await g.createKey({ name: "pair" });

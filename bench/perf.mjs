@@ -4,14 +4,16 @@
 // process with Linux `perf` while the bench's plain chat request loads it (a key without limits, the ledger
 // on), then prints the CPU per request by kind of code and the runtime APIs that cost the most, inclusive.
 // Needs `perf` (Debian: linux-perf) and permission to profile a child process.
-// Flags: --seconds N (default 8), --connections N (default 10), --stream, --top N (default 25).
+// Flags: --seconds N (default 8), --connections N (default 10), --stream, --top N (default 25), --floor (the bare
+// pass-through Worker instead of Sluice, for the same breakdown of the floor), --symbols N (also the N functions
+// with the most self time, native ones included; default 0).
 import { execFileSync, spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
 import { build } from "../scripts/serve-lib.mjs";
-import { chatBody, singleUpstream, startBenchGateway } from "./gateway.mjs";
+import { chatBody, singleUpstream, startBenchGateway, startPlainWorker } from "./gateway.mjs";
 import { load } from "./load.mjs";
 import { startUpstream } from "./upstream.mjs";
 
@@ -21,6 +23,8 @@ const { values } = parseArgs({
     connections: { type: "string", default: "10" },
     stream: { type: "boolean", default: false },
     top: { type: "string", default: "25" },
+    floor: { type: "boolean", default: false },
+    symbols: { type: "string", default: "0" },
   },
 });
 const SECONDS = Number(values.seconds);
@@ -65,19 +69,13 @@ function report(data, args) {
 }
 
 try {
-  const script = build(path.join(tmp, "dist"), { quiet: true });
   const upstream = await startUpstream({ ttfbMs: 0, chunkGapMs: values.stream ? 2 : 0 });
-  const gateway = await startBenchGateway({
-    script,
-    persist: path.join(tmp, "state"),
-    config: singleUpstream(upstream.url),
-  });
+  const gateway = values.floor ? await startFloor(upstream) : await startSluice(upstream);
   try {
-    const key = await gateway.createKey({ name: "perf" });
     const run = {
       url: `${gateway.url}/v1/chat/completions`,
       pid: gateway.pid,
-      headers: { authorization: `Bearer ${key}`, "content-type": "application/json" },
+      headers: gateway.headers,
       body: chatBody({ stream: values.stream }),
       connections: CONNECTIONS,
     };
@@ -111,6 +109,15 @@ try {
     for (const [kind, n] of [...kinds].sort((a, b) => b[1] - a[1]))
       console.log(`${perRequest(n).padStart(10)}  ${kind}`);
 
+    if (Number(values.symbols) > 0) {
+      console.log("\nFunctions with the most self time (native included)");
+      const rows = report(data, ["-n", "--no-children", "--sort", "sym"]).slice(0, Number(values.symbols));
+      for (const line of rows) {
+        const m = /^\s*[\d.]+%\s+(\d+)\s+\[.\]\s+(.*)$/.exec(line);
+        if (m) console.log(`${perRequest(Number(m[1])).padStart(10)}  ${m[2].slice(0, 160)}`);
+      }
+    }
+
     console.log("\nRuntime APIs (inclusive: the API and everything it calls, GC it triggers included)");
     const apis = [];
     for (const line of report(data, ["--children", "--sort", "sym"])) {
@@ -126,4 +133,22 @@ try {
 } catch (e) {
   console.error(e);
   process.exitCode = 1;
+}
+
+/** Sluice, built from this tree and served as the bench serves it, with a key without limits. */
+async function startSluice(upstream) {
+  const script = build(path.join(tmp, "dist"), { quiet: true });
+  const g = await startBenchGateway({
+    script,
+    persist: path.join(tmp, "state"),
+    config: singleUpstream(upstream.url),
+  });
+  const key = await g.createKey({ name: "perf" });
+  return { ...g, headers: { authorization: `Bearer ${key}`, "content-type": "application/json" } };
+}
+
+/** The bench's floor: the bare pass-through Worker. */
+async function startFloor(upstream) {
+  const w = await startPlainWorker(`${upstream.url}/chat/completions`);
+  return { ...w, headers: { "content-type": "application/json" } };
 }

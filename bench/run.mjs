@@ -9,8 +9,8 @@ import os from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
 import { gzipSync } from "node:zlib";
-import { build, ROOT, serveWorker, wranglerWorkerOptions } from "../scripts/serve-lib.mjs";
-import { agentBody, chatBody, singleUpstream, startBenchGateway } from "./gateway.mjs";
+import { build, ROOT } from "../scripts/serve-lib.mjs";
+import { agentBody, chatBody, singleUpstream, startBenchGateway, startPlainWorker } from "./gateway.mjs";
 import { load, pooled } from "./load.mjs";
 import { markdown } from "./report.mjs";
 import { medianTtfb } from "./ttfb.mjs";
@@ -152,39 +152,18 @@ try {
   const slowUpstream = await startUpstream({ ttfbMs: LIMITS_TTFB_MS, chunkGapMs: CHUNK_GAP_MS });
   stops.push(slowUpstream.stop);
 
-  const { compatibilityDate, compatibilityFlags } = wranglerWorkerOptions();
-  const floor = await serveWorker({
-    script: path.join(ROOT, "bench/passthrough.js"),
-    workerOptions: {
-      compatibilityDate,
-      compatibilityFlags,
-      bindings: { UPSTREAM_URL: `${upstream.url}/chat/completions` },
-    },
-    quiet: true,
-  });
+  const floor = await startPlainWorker(`${upstream.url}/chat/completions`);
   stops.push(floor.stop);
   // The floor for the agent-sized Anthropic request: the same bare Worker, forwarding to /v1/messages.
-  const floorMessages = await serveWorker({
-    script: path.join(ROOT, "bench/passthrough.js"),
-    workerOptions: {
-      compatibilityDate,
-      compatibilityFlags,
-      bindings: { UPSTREAM_URL: `${upstream.url}/messages` },
-    },
-    quiet: true,
-  });
+  const floorMessages = await startPlainWorker(`${upstream.url}/messages`);
   stops.push(floorMessages.stop);
-  const metering = await serveWorker({
+  const metering = await startPlainWorker(`${upstream.url}/chat/completions`, {
     script: path.join(ROOT, "bench/metering.js"),
     persist: path.join(tmp, "metering"),
-    workerOptions: {
-      compatibilityDate,
-      compatibilityFlags,
-      bindings: { UPSTREAM_URL: `${upstream.url}/chat/completions` },
+    options: {
       d1Databases: { DB: "bench-metering" },
       durableObjects: { LEDGER: { className: "Ledger", useSQLite: true } },
     },
-    quiet: true,
   });
   stops.push(metering.stop);
 

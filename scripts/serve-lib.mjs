@@ -95,15 +95,19 @@ export async function serveWorker({
   }
 }
 
-/** Miniflare Worker options for wrangler.toml, built by wrangler itself (bindings, compatibility, .dev.vars). */
-export function wranglerWorkerOptions() {
-  return unstable_getMiniflareWorkerOptions(path.join(ROOT, "wrangler.toml")).workerOptions;
+/**
+ * Miniflare Worker options for a wrangler.toml (this checkout's unless `toml` names another, e.g. the one a
+ * bundle was built with), built by wrangler itself (bindings, compatibility, .dev.vars).
+ */
+export function wranglerWorkerOptions(toml = path.join(ROOT, "wrangler.toml")) {
+  return unstable_getMiniflareWorkerOptions(toml).workerOptions;
 }
 
 /**
  * Serves Sluice with wrangler.toml's bindings and compatibility settings (vars from .dev.vars, as wrangler dev
  * reads them, overridden by `vars`), after applying D1 migrations under `persist`. Builds into dist/ unless
- * `script` names an existing bundle. Resolves like `serveWorker`.
+ * `script` names an existing bundle; `toml` is the wrangler.toml to serve it with (this checkout's by default).
+ * Resolves like `serveWorker`.
  */
 export async function startGateway({
   port = 8787,
@@ -113,11 +117,12 @@ export async function startGateway({
   quiet,
   onLog,
   inspectorPort,
+  toml,
 } = {}) {
   const root = path.resolve(persist);
   const bundle = script ?? build(undefined, { quiet });
   migrate(root, { quiet });
-  const workerOptions = wranglerWorkerOptions();
+  const workerOptions = wranglerWorkerOptions(toml);
   return serveWorker({
     script: bundle,
     port,
