@@ -7,10 +7,16 @@ import { SPEND_COLUMNS, type SpendRow } from "./row";
 export const BYTES_PER_STATEMENT = 90_000;
 
 /**
- * The rows of one JSON array parameter. Each row's text is taken out of the array once (the materialized
- * `batch`): read as `value ->> …` in the select list, SQLite would render the element again for every column.
+ * The rows of one JSON array parameter, each row a JSON array of its values in SPEND_COLUMNS order (the stored
+ * form, see rowArrays). Each row's text is taken out of the array once (the materialized `batch`): read as
+ * `value ->> …` in the select list, SQLite would render the element again for every column.
  */
 const INSERT = `WITH batch AS MATERIALIZED (SELECT value AS j FROM json_each(?))
+INSERT OR IGNORE INTO spend (${SPEND_COLUMNS.join(", ")})
+SELECT ${SPEND_COLUMNS.map((_, i) => `j ->> ${i}`).join(", ")} FROM batch`;
+
+/** The same for rows stored as JSON objects (column → value): what SpendBuffers held before rows were tuples. */
+const INSERT_OBJECTS = `WITH batch AS MATERIALIZED (SELECT value AS j FROM json_each(?))
 INSERT OR IGNORE INTO spend (${SPEND_COLUMNS.join(", ")})
 SELECT ${SPEND_COLUMNS.map((c) => `j ->> '$.${c}'`).join(", ")} FROM batch`;
 
@@ -38,10 +44,21 @@ export interface RowArray {
   rows: number;
 }
 
+/** A row's values in SPEND_COLUMNS order: its stored form. */
+const tupleOf = (row: SpendRow): unknown[] => SPEND_COLUMNS.map((c) => row[c]);
+
+/**
+ * Spend rows in their stored form: a JSON array with one array per row, its values in SPEND_COLUMNS order. A row
+ * as a tuple is about a third of its text as an object (no column names), and that text is stringified, sent
+ * to a SpendBuffer, stored, read back, sent to D1 and parsed there for every call.
+ */
+const stored = (rows: readonly SpendRow[]): string => JSON.stringify(rows.map(tupleOf));
+
 /**
  * Spend rows as JSON array texts of at most `maxRows` rows and BYTES_PER_STATEMENT characters each (a row
- * longer than that alone), in order: the form rows are stored in (one SpendBuffer row per array) and sent to
- * D1 in. The whole array is tried first; only one too large is split, in halves.
+ * longer than that alone), in order, each row a tuple (see `stored`): the form rows are stored in (one
+ * SpendBuffer row per array) and sent to D1 in. The whole array is tried first; only one too large is split, in
+ * halves.
  */
 export function rowArrays(rows: readonly SpendRow[], maxRows = Number.POSITIVE_INFINITY): RowArray[] {
   if (rows.length === 0) return [];
@@ -50,7 +67,7 @@ export function rowArrays(rows: readonly SpendRow[], maxRows = Number.POSITIVE_I
     for (let i = 0; i < rows.length; i += maxRows) out.push(...rowArrays(rows.slice(i, i + maxRows)));
     return out;
   }
-  const json = JSON.stringify(rows);
+  const json = stored(rows);
   if (json.length <= BYTES_PER_STATEMENT || rows.length === 1) return [{ json, rows: rows.length }];
   const half = rows.length >> 1;
   return [...rowArrays(rows.slice(0, half)), ...rowArrays(rows.slice(half))];
@@ -65,19 +82,21 @@ export function writeRows(db: D1Database, rows: readonly SpendRow[]): Promise<vo
 }
 
 /**
- * Writes spend rows, given as JSON array texts (rowArrays; a single row's object text is taken too, the form
- * a SpendBuffer stored rows in before it stored arrays), to D1 in one transaction (`batch`): multi-row inserts
- * that ignore rows already present (a retry after an unconfirmed success), then the daily rollup of exactly
- * the rows this transaction inserted. Either everything commits or nothing does, so a retry never
- * double-counts a rollup. Consecutive arrays share a statement while it stays under BYTES_PER_STATEMENT; the
- * texts go into it as they are, never parsed here.
+ * Writes spend rows, given as JSON array texts (rowArrays; texts of rows as objects too — `[{…},…]`, or a single
+ * row's `{…}` — the forms SpendBuffers stored rows in before), to D1 in one transaction (`batch`): multi-row
+ * inserts that ignore rows already present (a retry after an unconfirmed success), then the daily rollup of
+ * exactly the rows this transaction inserted. Either everything commits or nothing does, so a retry never
+ * double-counts a rollup. Consecutive arrays of one form share a statement while it stays under
+ * BYTES_PER_STATEMENT; the texts go into it as they are, never parsed here.
  */
 export async function writeRowArrays(db: D1Database, arrays: readonly string[]): Promise<void> {
   const stmts: D1PreparedStatement[] = [];
   let chunk: string[] = [];
   let bytes = 0;
+  let objects = false;
   const flush = () => {
-    if (chunk.length > 0) stmts.push(db.prepare(INSERT).bind(`[${chunk.join(",")}]`));
+    if (chunk.length > 0)
+      stmts.push(db.prepare(objects ? INSERT_OBJECTS : INSERT).bind(`[${chunk.join(",")}]`));
     chunk = [];
     bytes = 0;
   };
@@ -85,7 +104,9 @@ export async function writeRowArrays(db: D1Database, arrays: readonly string[]):
     // The array's elements, as text: "[a,b]" → "a,b"; an object (one row) is its own element.
     const items = text.startsWith("[") ? text.slice(1, -1) : text;
     if (items === "") continue;
-    if (bytes + items.length + 2 > BYTES_PER_STATEMENT) flush();
+    const isObjects = items.startsWith("{");
+    if (isObjects !== objects || bytes + items.length + 2 > BYTES_PER_STATEMENT) flush();
+    objects = isObjects;
     chunk.push(items);
     bytes += items.length + 1;
   }

@@ -1,7 +1,8 @@
 import { env, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it, vi } from "vitest";
 import type { SpendBuffer } from "../../src/spend/buffer";
-import { row } from "./ledger-helpers";
+import { SPEND_COLUMNS } from "../../src/spend/row";
+import { row, storedRows } from "./ledger-helpers";
 
 const SETTINGS = { retentionDays: 0 };
 const stubOf = (name: string) => env.SPEND.get(env.SPEND.idFromName(name));
@@ -56,7 +57,9 @@ describe("The spend buffer Durable Object", () => {
     // One stored row per batch: a Durable Object's SQLite bills rows written, one insert and one delete each.
     expect(stored).toHaveLength(1);
     expect(stored[0]?.n).toBe(3);
-    expect(JSON.parse(stored[0]?.row ?? "")).toEqual(rows);
+    // Each row a tuple of its values in column order (no column names: a third of the text).
+    expect(JSON.parse(stored[0]?.row ?? "")).toEqual(rows.map((r) => SPEND_COLUMNS.map((c) => r[c])));
+    expect(storedRows(stored[0]?.row ?? "")).toEqual(rows);
     expect(await pending("spend:t-batch")).toBe(3);
     expect(await runDurableObjectAlarm(stub)).toBe(true);
     const { results } = await env.DB.prepare(
@@ -73,6 +76,39 @@ describe("The spend buffer Durable Object", () => {
         status: r.status,
       })),
     );
+  });
+
+  it("flushes rows an earlier version stored as objects, beside tuples, each counted once", async () => {
+    const stub = stubOf("spend:t-objects");
+    const old = [row({ key_id: "key_objects", cost_pusd: 7 }), row({ key_id: "key_objects", cost_pusd: 11 })];
+    const single = row({ key_id: "key_objects", cost_pusd: 13, end_user: "o'brien" });
+    // What a buffer held before rows were tuples: an array of row objects, and (older) one row object.
+    await runInDurableObject(stub, (_o, state) => {
+      state.storage.sql.exec("INSERT INTO pending (row, n) VALUES (?, 2)", JSON.stringify(old));
+      state.storage.sql.exec("INSERT INTO pending (row, n) VALUES (?, 1)", JSON.stringify(single));
+    });
+    const fresh = row({ key_id: "key_objects", cost_pusd: 17 });
+    await stub.recordAll([fresh], SETTINGS);
+    expect(await pending("spend:t-objects")).toBe(4);
+    while (await runDurableObjectAlarm(stub));
+    const { results } = await env.DB.prepare(
+      "SELECT request_id, end_user, cost_pusd FROM spend WHERE key_id = ? ORDER BY rowid",
+    )
+      .bind("key_objects")
+      .all();
+    expect(results).toEqual(
+      [...old, single, fresh].map((r) => ({
+        request_id: r.request_id,
+        end_user: r.end_user,
+        cost_pusd: r.cost_pusd,
+      })),
+    );
+    const daily = await env.DB.prepare(
+      "SELECT SUM(requests) AS n, SUM(cost_pusd) AS cost FROM spend_daily WHERE key_id = ?",
+    )
+      .bind("key_objects")
+      .first();
+    expect(daily).toEqual({ n: 4, cost: 7 + 11 + 13 + 17 });
   });
 
   it("flushes more rows than one transaction holds over several alarms", async () => {

@@ -1,6 +1,6 @@
 import { env, listDurableObjectIds, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import type { SpendBuffer } from "../../src/spend/buffer";
-import type { SpendRow } from "../../src/spend/row";
+import { SPEND_COLUMNS, type SpendRow } from "../../src/spend/row";
 import { ADMIN_TOKEN, type Gateway } from "../helpers/gateway";
 
 /** Creates a key through the admin API; returns its id and secret. */
@@ -77,4 +77,10 @@ export function row(over: Partial<SpendRow> = {}): SpendRow {
     retries: 0,
     ...over,
   };
+}
+
+/** The rows of a SpendBuffer's stored text (an array of tuples, values in SPEND_COLUMNS order), as rows. */
+export function storedRows(text: string): SpendRow[] {
+  const tuples = JSON.parse(text) as unknown[][];
+  return tuples.map((t) => Object.fromEntries(SPEND_COLUMNS.map((c, i) => [c, t[i]])) as unknown as SpendRow);
 }

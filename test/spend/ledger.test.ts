@@ -76,7 +76,7 @@ describe("Writing spend rows to D1", () => {
       },
     } as unknown as D1Database;
     await writeRows(db, rows);
-    const inserts = binds.filter((c) => String(c[0]).startsWith("[{"));
+    const inserts = binds.filter((c) => String(c[0]).startsWith("[["));
     expect(inserts.length).toBeGreaterThan(1);
     for (const c of inserts) {
       expect(c).toHaveLength(1);
