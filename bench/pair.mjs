@@ -4,7 +4,9 @@
 // with the bench's plain chat request in turns: every round runs each target for a short window, in an order
 // reversed every other round, so that a slow spell of the host lands on all of them. Prints per target the
 // median over rounds of its CPU per request and p50, and of their difference from the floor in the same round,
-// and its throughput as a share of the floor's. Two identical builds differ by about ±0.04 ms of CPU here.
+// and its throughput as a share of the floor's; with several builds, each one's CPU against the first's, round
+// by round (median and middle half). Two identical builds differ by about ±0.04 ms of CPU here, more on a
+// noisy day: read a difference only where its middle half is clear of zero.
 // A target is a git revision (`--ref HEAD~1`: built from a temporary worktree), a directory holding a built
 // bundle (index.js, as scripts/serve-lib.mjs's `build` writes it; served with the wrangler.toml beside it if there
 // is one, as --ref builds keep their tree's, else this checkout's), or a plain Worker script (*.js: served like
@@ -123,7 +125,9 @@ try {
       runs.get(t.name).push(await load({ ...t, body, connections: CONNECTIONS, seconds: SECONDS }));
     }
   }
-  const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+  const quantile = (xs, q) =>
+    [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(xs.length * q))];
+  const median = (xs) => quantile(xs, 0.5);
   const floorRuns = runs.get("floor");
   const fmt = (x) => x.toFixed(3);
   console.log(
@@ -140,6 +144,18 @@ try {
     console.log(
       `${t.name.slice(0, 16).padEnd(16)} ${fmt(cpu).padStart(7)} ${fmt(dCpu).padStart(8)} ${fmt(p50).padStart(9)} ${fmt(dP50).padStart(8)}   ${(100 * share).toFixed(0)} %`,
     );
+  }
+  // Each build against the first, round by round: the paired difference, and the spread of it over rounds (its
+  // middle half). A difference whose middle half straddles zero is not one these rounds can tell.
+  const [first, ...others] = targets.slice(1);
+  if (first && others.length > 0) {
+    console.log(`\nCPU ms per request against ${first.name}, per round: median [middle half]`);
+    const base = runs.get(first.name);
+    for (const t of others) {
+      const d = runs.get(t.name).map((x, i) => x.cpuMsPerReq - base[i].cpuMsPerReq);
+      const [q1, q2, q3] = [0.25, 0.5, 0.75].map((q) => quantile(d, q));
+      console.log(`${t.name.slice(0, 16).padEnd(16)} ${fmt(q2).padStart(7)}  [${fmt(q1)}, ${fmt(q3)}]`);
+    }
   }
 } finally {
   for (const stop of stops.reverse()) await stop().catch(() => {});
