@@ -6,19 +6,26 @@ import { SPEND_COLUMNS, type SpendRow } from "./row";
  */
 export const BYTES_PER_STATEMENT = 90_000;
 
-/**
- * The rows of one JSON array parameter, each row a JSON array of its values in SPEND_COLUMNS order (the stored
- * form, see rowArrays). Each row's text is taken out of the array once (the materialized `batch`): read as
- * `value ->> …` in the select list, SQLite would render the element again for every column.
- */
-const INSERT = `WITH batch AS MATERIALIZED (SELECT value AS j FROM json_each(?))
-INSERT OR IGNORE INTO spend (${SPEND_COLUMNS.join(", ")})
-SELECT ${SPEND_COLUMNS.map((_, i) => `j ->> ${i}`).join(", ")} FROM batch`;
+type Column = (typeof SPEND_COLUMNS)[number];
 
-/** The same for rows stored as JSON objects (column → value): what SpendBuffers held before rows were tuples. */
-const INSERT_OBJECTS = `WITH batch AS MATERIALIZED (SELECT value AS j FROM json_each(?))
-INSERT OR IGNORE INTO spend (${SPEND_COLUMNS.join(", ")})
-SELECT ${SPEND_COLUMNS.map((c) => `j ->> '$.${c}'`).join(", ")} FROM batch`;
+/**
+ * How a statement reads a column out of a row `j` of its JSON array parameter: a tuple (the stored form, see
+ * rowArrays) by position, or a row an earlier version stored as an object (column → value) by name.
+ */
+const column = (objects: boolean, c: Column) =>
+  objects ? `j ->> '$.${c}'` : `j ->> ${SPEND_COLUMNS.indexOf(c)}`;
+
+/**
+ * The rows of one JSON array parameter, each row's text taken out of the array once (the materialized
+ * `batch`: read as `value ->> …` in the select list, SQLite would render the element again for every column).
+ */
+const BATCH = "WITH batch AS MATERIALIZED (SELECT value AS j FROM json_each(?))";
+
+/** Inserts the rows of a batch not yet present, marked as rolled up: the same transaction counts them (ROLLUP). */
+const insert = (objects: boolean) => `${BATCH}
+INSERT OR IGNORE INTO spend (${SPEND_COLUMNS.join(", ")}, rolled)
+SELECT ${SPEND_COLUMNS.map((c) => column(objects, c)).join(", ")}, 1 FROM batch`;
+const INSERT = { tuples: insert(false), objects: insert(true) };
 
 const TOKENS = [
   "input_tokens",
@@ -29,14 +36,34 @@ const TOKENS = [
 ] as const;
 const SUMS = ["requests", "errors", "unpriced", ...TOKENS, "cost_pusd", "saved_pusd"];
 
-/** Adds the rows not yet rolled up to the daily table (one upsert), in the transaction that inserted them. */
-const ROLLUP = `INSERT INTO spend_daily (day, key_id, team, model, provider, upstream_model, ${SUMS.join(", ")})
+/** The daily table's upsert of the spend rows that `where` selects. */
+const rollup = (
+  where: string,
+) => `INSERT INTO spend_daily (day, key_id, team, model, provider, upstream_model, ${SUMS.join(", ")})
 SELECT date(ts / 1000, 'unixepoch'), key_id, COALESCE(team, ''), model, COALESCE(provider, ''),
        COALESCE(upstream_model, ''), COUNT(*), SUM(status >= 400), SUM(cost_pusd IS NULL),
        ${TOKENS.map((t) => `SUM(${t})`).join(", ")}, COALESCE(SUM(cost_pusd), 0), SUM(saved_pusd)
-FROM spend WHERE rolled = 0 GROUP BY 1, 2, 3, 4, 5, 6
+FROM spend WHERE ${where} GROUP BY 1, 2, 3, 4, 5, 6
 ON CONFLICT (day, key_id, team, model, provider, upstream_model) DO UPDATE SET
 ${SUMS.map((s) => `${s} = ${s} + excluded.${s}`).join(", ")}`;
+
+/**
+ * The flush's watermark, taken first in its transaction: the highest rowid in `spend`. Rows the transaction
+ * then inserts get higher rowids (SQLite gives a new row the highest rowid plus one), rows it ignores get none,
+ * so the rollup of the rows above the mark counts exactly the rows this flush stored, each once — and no row is
+ * written a second time to mark it (D1 bills rows written).
+ */
+const MARK = `INSERT INTO spend_mark (id, max_rowid) VALUES (1, (SELECT COALESCE(MAX(rowid), 0) FROM spend))
+ON CONFLICT (id) DO UPDATE SET max_rowid = excluded.max_rowid`;
+const ROLLUP = rollup("rowid > (SELECT max_rowid FROM spend_mark WHERE id = 1)");
+
+/**
+ * Rows stored by something other than a flush with `rolled = 0` (scripts/seed-spend.mjs; all of them below
+ * the mark), counted and marked at the end of the next flush; the partial index `spend_unrolled` finds them,
+ * so without any this costs next to nothing.
+ */
+const ROLLUP_UNROLLED = rollup("rolled = 0");
+const MARK_UNROLLED = "UPDATE spend SET rolled = 1 WHERE rolled = 0";
 
 /** Spend rows as one JSON array's text, and how many. */
 export interface RowArray {
@@ -83,11 +110,12 @@ export function writeRows(db: D1Database, rows: readonly SpendRow[]): Promise<vo
 
 /**
  * Writes spend rows, given as JSON array texts (rowArrays; texts of rows as objects too — `[{…},…]`, or a single
- * row's `{…}` — the forms SpendBuffers stored rows in before), to D1 in one transaction (`batch`): multi-row
- * inserts that ignore rows already present (a retry after an unconfirmed success), then the daily rollup of
- * exactly the rows this transaction inserted. Either everything commits or nothing does, so a retry never
- * double-counts a rollup. Consecutive arrays of one form share a statement while it stays under
- * BYTES_PER_STATEMENT; the texts go into it as they are, never parsed here.
+ * row's `{…}` — the forms SpendBuffers stored rows in before), to D1 in one transaction (`batch`): the
+ * watermark (MARK), multi-row inserts that ignore rows already present (a retry after an unconfirmed success),
+ * the daily rollup of exactly the rows inserted (those above the mark), and last any rows stored by something
+ * else and not yet rolled up. Either everything commits or nothing does, so a retry never double-counts a
+ * rollup. Consecutive arrays of one form share a statement while it stays under BYTES_PER_STATEMENT; the texts
+ * go into it as they are, never parsed here.
  */
 export async function writeRowArrays(db: D1Database, arrays: readonly string[]): Promise<void> {
   const stmts: D1PreparedStatement[] = [];
@@ -95,8 +123,9 @@ export async function writeRowArrays(db: D1Database, arrays: readonly string[]):
   let bytes = 0;
   let objects = false;
   const flush = () => {
-    if (chunk.length > 0)
-      stmts.push(db.prepare(objects ? INSERT_OBJECTS : INSERT).bind(`[${chunk.join(",")}]`));
+    if (chunk.length > 0) {
+      stmts.push(db.prepare(INSERT[objects ? "objects" : "tuples"]).bind(`[${chunk.join(",")}]`));
+    }
     chunk = [];
     bytes = 0;
   };
@@ -112,8 +141,13 @@ export async function writeRowArrays(db: D1Database, arrays: readonly string[]):
   }
   flush();
   if (stmts.length === 0) return;
-  stmts.push(db.prepare(ROLLUP), db.prepare("UPDATE spend SET rolled = 1 WHERE rolled = 0"));
-  await db.batch(stmts);
+  await db.batch([
+    db.prepare(MARK),
+    ...stmts,
+    db.prepare(ROLLUP),
+    db.prepare(ROLLUP_UNROLLED),
+    db.prepare(MARK_UNROLLED),
+  ]);
 }
 
 /** Deletes up to `limit` raw rows older than `beforeMs` (their daily rollups stay); returns how many went. */

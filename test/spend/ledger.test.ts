@@ -1,6 +1,7 @@
 import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { writeRows } from "../../src/spend/ledger";
+import { rowArrays, writeRowArrays, writeRows } from "../../src/spend/ledger";
+import { SPEND_COLUMNS } from "../../src/spend/row";
 import { row } from "./ledger-helpers";
 
 const daily = (keyId: string) =>
@@ -47,6 +48,53 @@ describe("Writing spend rows to D1", () => {
     expect(rolled[0]).toMatchObject({ requests: 3, cost_pusd: 111 });
     const n = await env.DB.prepare("SELECT COUNT(*) AS n FROM spend WHERE key_id = ?").bind(k).first("n");
     expect(n).toBe(3);
+  });
+
+  it("counts a row that reaches one flush twice once, and rows split over statements once each", async () => {
+    const k = "key_twice";
+    const once = row({ key_id: k, cost_pusd: 40 });
+    // One statement holds ~90 KB of rows: these span several, with the duplicate in a later one too.
+    const many = Array.from({ length: 700 }, (_, i) =>
+      row({ key_id: k, cost_pusd: 1, metadata: JSON.stringify({ pad: "x".repeat(i % 3 === 0 ? 400 : 10) }) }),
+    );
+    await writeRowArrays(env.DB, [
+      rowArrays([once, once])[0]?.json ?? "",
+      ...rowArrays(many).map((a) => a.json),
+      rowArrays([once])[0]?.json ?? "",
+    ]);
+    expect(await daily(k)).toMatchObject([{ requests: 701, cost_pusd: 740 }]);
+    const n = await env.DB.prepare("SELECT COUNT(*) AS n FROM spend WHERE key_id = ?").bind(k).first("n");
+    expect(n).toBe(701);
+  });
+
+  it("stores each row once, already marked rolled up, and still rolls up rows seeded unrolled", async () => {
+    const k = "key_seeded";
+    const seeded = row({ key_id: k, cost_pusd: 9 });
+    const values = SPEND_COLUMNS.map((c) => seeded[c]);
+    // As scripts/seed-spend.mjs inserts: straight into the table, rolled = 0, for the next flush to count.
+    await env.DB.prepare(
+      `INSERT INTO spend (${SPEND_COLUMNS.join(", ")}, rolled) VALUES (${SPEND_COLUMNS.map(() => "?").join(", ")}, 0)`,
+    )
+      .bind(...values)
+      .run();
+    const changes: number[] = [];
+    const db = {
+      prepare: (sql: string) => env.DB.prepare(sql),
+      batch: async (stmts: D1PreparedStatement[]) => {
+        const out = await env.DB.batch(stmts);
+        for (const r of out) changes.push(r.meta.changes);
+        return out;
+      },
+    } as unknown as D1Database;
+    await writeRows(db, [row({ key_id: k, cost_pusd: 20 }), row({ key_id: k, cost_pusd: 13 })]);
+    expect(await daily(k)).toMatchObject([{ requests: 3, cost_pusd: 42 }]);
+    // Statements: the watermark (1 row), the insert (2 rows), the rollup of the rows above the mark (1 daily
+    // row), the unrolled rollup (1), the seeded row marked (1): no flushed row is written a second time.
+    expect(changes).toEqual([1, 2, 1, 1, 1]);
+    const unrolled = await env.DB.prepare("SELECT COUNT(*) AS n FROM spend WHERE key_id = ? AND rolled = 0")
+      .bind(k)
+      .first("n");
+    expect(unrolled).toBe(0);
   });
 
   it("writes a thousand rows in one call, in statements of one parameter under 100 KB each", async () => {
