@@ -1,5 +1,6 @@
-// The bench's Sluice: the production bundle served like `npm run serve` (fresh local D1 under `persist`), and
-// the requests the bench scripts send it.
+// The bench's Workers: Sluice's production bundle served like `npm run serve` (fresh local D1 under `persist`)
+// and the plain Workers beside it (the floor, the metering Worker, skeletons), and the requests the bench
+// scripts send them.
 import { randomBytes } from "node:crypto";
 import path from "node:path";
 import { ROOT, serveWorker, startGateway, wranglerWorkerOptions } from "../scripts/serve-lib.mjs";
