@@ -28,6 +28,21 @@ export function startPlainWorker(
   });
 }
 
+/**
+ * The metering Worker (bench/metering.js: the least a gateway that meters calls does) with its ledger's
+ * bindings, a SQLite Durable Object and a local D1, under `persist`. Resolves like serveWorker.
+ */
+export function startMeteringWorker(upstreamUrl, persist) {
+  return startPlainWorker(upstreamUrl, {
+    script: path.join(ROOT, "bench/metering.js"),
+    persist,
+    options: {
+      d1Databases: { DB: "bench-metering" },
+      durableObjects: { LEDGER: { className: "Ledger", useSQLite: true } },
+    },
+  });
+}
+
 /** Gateway config with the upstream at `url` as an OpenAI-compatible provider `up` and an Anthropic one `anth`, their models priced. */
 export const singleUpstream = (url) => ({
   providers: {

@@ -12,14 +12,22 @@
 // is one, as --ref builds keep their tree's, else this checkout's), or a plain Worker script (*.js: served like
 // the floor, with only an UPSTREAM_URL binding, for a skeleton of some cost). With no target: the working tree.
 // `--ref 3754eef --ref HEAD` compares a commit before a change with the one after.
-// Flags: --connections N (default 10), --seconds N (per window, default 2), --rounds N (default 8), --stream.
+// Flags: --connections N (default 10), --seconds N (per window, default 2), --rounds N (default 8), --stream,
+// --metering (the metering Worker, bench/metering.js, as a target after the floor: what a gateway that meters
+// at all costs, in the same rounds).
 import { execFileSync } from "node:child_process";
 import { copyFileSync, existsSync, mkdtempSync, rmSync, symlinkSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
 import { build, ROOT } from "../scripts/serve-lib.mjs";
-import { chatBody, singleUpstream, startBenchGateway, startPlainWorker } from "./gateway.mjs";
+import {
+  chatBody,
+  singleUpstream,
+  startBenchGateway,
+  startMeteringWorker,
+  startPlainWorker,
+} from "./gateway.mjs";
 import { load } from "./load.mjs";
 import { startUpstream } from "./upstream.mjs";
 
@@ -31,8 +39,13 @@ const { values, positionals } = parseArgs({
     seconds: { type: "string", default: "2" },
     rounds: { type: "string", default: "8" },
     stream: { type: "boolean", default: false },
+    metering: { type: "boolean", default: false },
   },
 });
+if (values.metering && values.stream) {
+  console.error("pair: the metering Worker reads answers whole; --metering and --stream do not go together");
+  process.exit(2);
+}
 const CONNECTIONS = Number(values.connections);
 const SECONDS = Number(values.seconds);
 const ROUNDS = Number(values.rounds);
@@ -92,6 +105,12 @@ try {
   stops.push(floor.stop);
   const json = { "content-type": "application/json" };
   targets.push({ name: "floor", url: `${floor.url}/v1/chat/completions`, pid: floor.pid, headers: json });
+  if (values.metering) {
+    const m = await startMeteringWorker(`${upstream.url}/chat/completions`, path.join(tmp, "metering"));
+    stops.push(m.stop);
+    const headers = { ...json, authorization: "Bearer sk-bench-metering" };
+    targets.push({ name: "metering", url: `${m.url}/v1/chat/completions`, pid: m.pid, headers });
+  }
   for (const [i, b] of builds.entries()) {
     if (b.dir.endsWith(".js")) {
       const w = await plainWorker(b.dir);
@@ -147,7 +166,7 @@ try {
   }
   // Each build against the first, round by round: the paired difference, and the spread of it over rounds (its
   // middle half). A difference whose middle half straddles zero is not one these rounds can tell.
-  const [first, ...others] = targets.slice(1);
+  const [first, ...others] = targets.filter((t) => t.name !== "floor" && t.name !== "metering");
   if (first && others.length > 0) {
     console.log(`\nCPU ms per request against ${first.name}, per round: median [middle half]`);
     const base = runs.get(first.name);

@@ -10,7 +10,14 @@ import path from "node:path";
 import { parseArgs } from "node:util";
 import { gzipSync } from "node:zlib";
 import { build, ROOT } from "../scripts/serve-lib.mjs";
-import { agentBody, chatBody, singleUpstream, startBenchGateway, startPlainWorker } from "./gateway.mjs";
+import {
+  agentBody,
+  chatBody,
+  singleUpstream,
+  startBenchGateway,
+  startMeteringWorker,
+  startPlainWorker,
+} from "./gateway.mjs";
 import { load, pooled } from "./load.mjs";
 import { markdown } from "./report.mjs";
 import { medianTtfb } from "./ttfb.mjs";
@@ -157,14 +164,7 @@ try {
   // The floor for the agent-sized Anthropic request: the same bare Worker, forwarding to /v1/messages.
   const floorMessages = await startPlainWorker(`${upstream.url}/messages`);
   stops.push(floorMessages.stop);
-  const metering = await startPlainWorker(`${upstream.url}/chat/completions`, {
-    script: path.join(ROOT, "bench/metering.js"),
-    persist: path.join(tmp, "metering"),
-    options: {
-      d1Databases: { DB: "bench-metering" },
-      durableObjects: { LEDGER: { className: "Ledger", useSQLite: true } },
-    },
-  });
+  const metering = await startMeteringWorker(`${upstream.url}/chat/completions`, path.join(tmp, "metering"));
   stops.push(metering.stop);
 
   log("starting the gateway (migrations on a fresh local D1)…");
